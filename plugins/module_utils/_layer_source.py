@@ -1,0 +1,134 @@
+# -*- coding: utf-8 -*-
+
+# Copyright: Contributors to the layerwise.aws collection
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+"""The layer's package: checking a local zip and hashing it or its S3 copy.
+
+PRIVATE to the collection: not a public API, may change without notice.
+
+Hashes are what Lambda reports as CodeSha256: the base64-encoded SHA-256 of the
+zip. They are computed in fixed-size chunks, so memory does not grow with the
+size of the package.
+"""
+
+import base64
+import binascii
+import hashlib
+import os
+import stat
+import zipfile
+
+from ansible_collections.layerwise.aws.plugins.module_utils._layer_api import S3ObjectErrorHandler
+from ansible_collections.layerwise.aws.plugins.module_utils._layer_api import open_s3_object
+from ansible_collections.layerwise.aws.plugins.module_utils._layer_errors import LayerInputError
+
+# PublishLayerVersion takes at most 50 MB of zip in the request itself; larger
+# packages must come from S3.
+DIRECT_UPLOAD_LIMIT = 50 * 1024 * 1024
+CHUNK_SIZE = 1024 * 1024
+_ZIP_MAGIC = (b"PK\x03\x04", b"PK\x05\x06")
+
+
+def b64_digest(digest):
+    return base64.b64encode(digest).decode("ascii")
+
+
+def sha256_of_stream(readinto):
+    """SHA-256 of everything ``readinto`` yields, reading into one reused buffer."""
+    digest = hashlib.sha256()
+    buffer = bytearray(CHUNK_SIZE)
+    view = memoryview(buffer)
+    while True:
+        count = readinto(buffer)
+        if not count:
+            break
+        digest.update(view[:count])
+    return b64_digest(digest.digest())
+
+
+def sha256_of_file(path):
+    with open(path, "rb") as package:
+        return sha256_of_stream(package.readinto)
+
+
+def check_local_zip(path):
+    """Fail with a message naming ``filename`` unless ``path`` is a usable zip.
+
+    Returns the file's size in bytes. Nothing here touches AWS.
+    """
+    try:
+        info = os.stat(path)
+    except FileNotFoundError:
+        raise LayerInputError(f"filename: {path} does not exist")
+    except OSError as e:
+        raise LayerInputError(f"filename: cannot read {path}: {e.strerror}")
+    if stat.S_ISDIR(info.st_mode):
+        raise LayerInputError(f"filename: {path} is a directory, not a zip file")
+    if not stat.S_ISREG(info.st_mode):
+        raise LayerInputError(f"filename: {path} is not a regular file")
+    if info.st_size == 0:
+        raise LayerInputError(f"filename: {path} is empty")
+    if info.st_size > DIRECT_UPLOAD_LIMIT:
+        raise LayerInputError(
+            f"filename: {path} is {info.st_size} bytes, over the {DIRECT_UPLOAD_LIMIT} bytes (50 MiB) that Lambda accepts"
+            " in a direct upload; upload it to S3 and use s3_bucket and s3_key instead"
+        )
+    try:
+        with open(path, "rb") as package:
+            magic = package.read(4)
+            is_zip = magic in _ZIP_MAGIC and zipfile.is_zipfile(package)
+    except OSError as e:
+        raise LayerInputError(f"filename: cannot read {path}: {e.strerror}")
+    if not is_zip:
+        raise LayerInputError(f"filename: {path} is not a zip file (or is truncated)")
+    return info.st_size
+
+
+def read_local_zip(path):
+    with open(path, "rb") as package:
+        return package.read()
+
+
+def check_source_code_hash(value):
+    """``source_code_hash`` must look like a CodeSha256: base64 of 32 bytes."""
+    try:
+        digest = base64.b64decode(value, validate=True)
+    except (binascii.Error, ValueError):
+        digest = b""
+    if len(digest) != 32:
+        raise LayerInputError(
+            f"source_code_hash: {value!r} is not a base64-encoded SHA-256 digest"
+            " (44 characters, as Lambda reports CodeSha256; e.g. the output of"
+            " 'openssl dgst -sha256 -binary FILE | base64')"
+        )
+    return value
+
+
+def full_object_sha256(head):
+    """The object's full-object SHA-256 from a HeadObject answer, or None.
+
+    S3 returns ChecksumSHA256 only when the object was stored with a SHA-256
+    checksum. A multipart upload's composite checksum ("<b64>-<parts>", type
+    COMPOSITE) is a hash of hashes, not of the content, so it cannot be used.
+    """
+    checksum = head.get("ChecksumSHA256")
+    if not checksum:
+        return None
+    checksum_type = head.get("ChecksumType")
+    if checksum_type == "FULL_OBJECT" or (checksum_type is None and "-" not in checksum):
+        return checksum
+    return None
+
+
+@S3ObjectErrorHandler.common_error_handler("hash the S3 object")
+def sha256_of_s3_object(s3_client, bucket, key, version_id=None):
+    """Stream the object through SHA-256 without keeping it in memory."""
+    body = open_s3_object(s3_client, bucket, key, version_id)
+    try:
+        digest = hashlib.sha256()
+        for chunk in body.iter_chunks(CHUNK_SIZE):
+            digest.update(chunk)
+        return b64_digest(digest.digest())
+    finally:
+        body.close()

@@ -1,0 +1,251 @@
+# -*- coding: utf-8 -*-
+
+# Copyright: Contributors to the layerwise.aws collection
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+"""What ``lambda_layer_version`` does: present and absent, check and diff mode.
+
+PRIVATE to the collection: not a public API, may change without notice.
+
+``LayerVersionManager`` works on boto3 clients and plain values, so it can be
+tested without Ansible; ``run_module`` turns a module's parameters into calls
+of it and its result into ``exit_json``.
+"""
+
+from ansible.module_utils.common.warnings import warn
+
+from ansible_collections.layerwise.aws.plugins.module_utils._layer_api import AnsibleLambdaLayerError
+from ansible_collections.layerwise.aws.plugins.module_utils._layer_api import delete_layer_version
+from ansible_collections.layerwise.aws.plugins.module_utils._layer_api import get_caller_account_id
+from ansible_collections.layerwise.aws.plugins.module_utils._layer_api import get_layer_version
+from ansible_collections.layerwise.aws.plugins.module_utils._layer_api import get_newest_layer_version_summary
+from ansible_collections.layerwise.aws.plugins.module_utils._layer_api import head_s3_object
+from ansible_collections.layerwise.aws.plugins.module_utils._layer_api import list_layer_versions
+from ansible_collections.layerwise.aws.plugins.module_utils._layer_api import publish_layer_version
+from ansible_collections.layerwise.aws.plugins.module_utils._layer_errors import LayerInputError
+from ansible_collections.layerwise.aws.plugins.module_utils._layer_facts import layer_version_facts
+from ansible_collections.layerwise.aws.plugins.module_utils._layer_facts import predicted_layer_version_facts
+from ansible_collections.layerwise.aws.plugins.module_utils._layer_input import check_layer_arn_location
+from ansible_collections.layerwise.aws.plugins.module_utils._layer_input import check_runtimes
+from ansible_collections.layerwise.aws.plugins.module_utils._layer_input import check_version_option
+from ansible_collections.layerwise.aws.plugins.module_utils._layer_input import known_runtimes
+from ansible_collections.layerwise.aws.plugins.module_utils._layer_input import parse_layer_name
+from ansible_collections.layerwise.aws.plugins.module_utils._layer_source import check_local_zip
+from ansible_collections.layerwise.aws.plugins.module_utils._layer_source import check_source_code_hash
+from ansible_collections.layerwise.aws.plugins.module_utils._layer_source import full_object_sha256
+from ansible_collections.layerwise.aws.plugins.module_utils._layer_source import read_local_zip
+from ansible_collections.layerwise.aws.plugins.module_utils._layer_source import sha256_of_file
+from ansible_collections.layerwise.aws.plugins.module_utils._layer_source import sha256_of_s3_object
+from ansible_collections.layerwise.aws.plugins.module_utils._layer_state import build_desired
+from ansible_collections.layerwise.aws.plugins.module_utils._layer_state import changed_fields
+from ansible_collections.layerwise.aws.plugins.module_utils._layer_state import diff_view
+from ansible_collections.layerwise.aws.plugins.module_utils._layer_state import versions_diff
+
+
+class LocalZipSource:
+    """A zip file on the controller's target host, checked when created."""
+
+    def __init__(self, path):
+        self.path = path
+        self.size = check_local_zip(path)
+
+    def content_sha256(self, needed=True):
+        return sha256_of_file(self.path)
+
+    def ensure_exists(self):
+        """Checked when created."""
+
+    def publish_content(self):
+        return {"ZipFile": read_local_zip(self.path)}
+
+
+class S3Source:
+    """A zip in S3. HeadObject is made at most once; the object is read only when its hash is needed."""
+
+    def __init__(self, s3_client, bucket, key, version_id=None):
+        self.s3_client = s3_client
+        self.bucket = bucket
+        self.key = key
+        self.version_id = version_id
+        self._head = None
+
+    @property
+    def location(self):
+        suffix = f" (version {self.version_id})" if self.version_id else ""
+        return f"s3://{self.bucket}/{self.key}{suffix}"
+
+    def _read_head(self):
+        if self._head is None:
+            head = head_s3_object(self.s3_client, self.bucket, self.key, self.version_id)
+            if head is None:
+                # AWS refuses to publish from a missing object; some endpoints (moto)
+                # publish an empty package instead, so it is checked here for both.
+                raise LayerInputError(f"s3_key: {self.location} does not exist or cannot be read")
+            self._head = head
+        return self._head
+
+    @property
+    def size(self):
+        return self._read_head().get("ContentLength")
+
+    def ensure_exists(self):
+        self._read_head()
+
+    def content_sha256(self, needed=True):
+        """S3's full-object SHA-256 when it has one, else a streamed hash (only if ``needed``)."""
+        checksum = full_object_sha256(self._read_head())
+        if checksum or not needed:
+            return checksum
+        return sha256_of_s3_object(self.s3_client, self.bucket, self.key, self.version_id)
+
+    def publish_content(self):
+        content = {"S3Bucket": self.bucket, "S3Key": self.key}
+        if self.version_id:
+            content["S3ObjectVersion"] = self.version_id
+        return content
+
+
+class LayerVersionManager:
+    def __init__(self, lambda_client, check_mode=False, warn=None):
+        self.client = lambda_client
+        self.check_mode = check_mode
+        self.warn = warn or (lambda message: None)
+
+    def read_newest(self, layer_name):
+        """Facts of the newest version, or None: two read calls however many versions exist."""
+        summary = get_newest_layer_version_summary(self.client, layer_name)
+        if summary is None:
+            return None
+        response = get_layer_version(self.client, layer_name, summary["Version"])
+        if response is None:
+            # Deleted between the two calls: read again rather than guess.
+            return self.read_newest(layer_name)
+        return layer_version_facts(response)
+
+    def present(self, desired, source, source_code_hash=None, skip_destroy=False):
+        layer_name = desired["layer_name"]
+        current = self.read_newest(layer_name)
+
+        if source_code_hash:
+            desired["code_sha256"] = source_code_hash
+        else:
+            # With no version yet a publish is certain, so an S3 object is not
+            # streamed just to predict its hash.
+            desired["code_sha256"] = source.content_sha256(needed=current is not None)
+
+        if not changed_fields(current, desired):
+            return self._result(False, current, current, [])
+
+        source.ensure_exists()
+        desired["source_code_size"] = source.size
+        superseded = [] if current is None or skip_destroy else [current["version"]]
+
+        if self.check_mode:
+            layer_arn = current["layer_arn"] if current else None
+            return self._result(True, current, predicted_layer_version_facts(desired, layer_arn), superseded)
+
+        published = layer_version_facts(publish_layer_version(self.client, **self._publish_request(desired, source)))
+        if source_code_hash and published["code_sha256"] != source_code_hash:
+            self.warn(
+                f"source_code_hash: {source_code_hash} differs from the published package's CodeSha256"
+                f" {published['code_sha256']}; every run will publish again until they match"
+            )
+        for version in superseded:
+            delete_layer_version(self.client, layer_name, version)
+        return self._result(True, current, published, superseded)
+
+    @staticmethod
+    def _publish_request(desired, source):
+        request = {"LayerName": desired["layer_name"], "Content": source.publish_content()}
+        if desired["description"]:
+            request["Description"] = desired["description"]
+        if desired["license_info"]:
+            request["LicenseInfo"] = desired["license_info"]
+        if desired["compatible_runtimes"]:
+            request["CompatibleRuntimes"] = desired["compatible_runtimes"]
+        if desired["compatible_architectures"]:
+            request["CompatibleArchitectures"] = desired["compatible_architectures"]
+        return request
+
+    @staticmethod
+    def _result(changed, before, after, deleted_versions):
+        return {
+            "changed": changed,
+            "layer_version": after,
+            "deleted_versions": list(deleted_versions),
+            "diff": {"before": diff_view(before), "after": diff_view(after)},
+        }
+
+    def absent(self, layer_name, version=None, skip_destroy=False):
+        if version is not None:
+            existing = [version] if get_layer_version(self.client, layer_name, version) else []
+        else:
+            existing = [summary["Version"] for summary in list_layer_versions(self.client, layer_name)]
+        to_delete = [] if skip_destroy else existing
+        if not self.check_mode:
+            for number in to_delete:
+                delete_layer_version(self.client, layer_name, number)
+        remaining = [number for number in existing if number not in to_delete]
+        return {
+            "changed": bool(to_delete),
+            "deleted_versions": list(to_delete),
+            "diff": versions_diff(layer_name, existing, remaining),
+        }
+
+
+def _source_from_params(module, params):
+    if params["filename"]:
+        return LocalZipSource(params["filename"])
+    return S3Source(module.client("s3"), params["s3_bucket"], params["s3_key"], params["s3_object_version"])
+
+
+def _prepare(module, lambda_client):
+    """Every check of the input, before the first AWS call; returns what the run needs."""
+    params = module.params
+    check_version_option(params["state"], params["version"])
+    layer_name, arn_parts = parse_layer_name(params["layer_name"])
+    if params["state"] == "absent":
+        return layer_name, arn_parts, None, None
+    if params["source_code_hash"] is not None:
+        check_source_code_hash(params["source_code_hash"])
+    if params["filename"] is not None or params["s3_bucket"] is not None:
+        for option in ("s3_bucket", "s3_key"):
+            if params[option] is not None and not params[option].strip():
+                raise LayerInputError(f"{option}: must not be empty")
+    runtimes, warnings = check_runtimes(params["compatible_runtimes"], known_runtimes(lambda_client))
+    for warning in warnings:
+        warn(warning)
+    desired = build_desired(
+        layer_name,
+        description=params["description"],
+        license_info=params["license_info"],
+        compatible_runtimes=runtimes,
+        compatible_architectures=params["compatible_architectures"],
+    )
+    source = _source_from_params(module, params)
+    return layer_name, arn_parts, desired, source
+
+
+def run_module(module):
+    """Run ``lambda_layer_version`` for an AnsibleAWSModule and exit."""
+    params = module.params
+    lambda_client = module.client("lambda")
+    try:
+        layer_name, arn_parts, desired, source = _prepare(module, lambda_client)
+        if arn_parts is not None:
+            check_layer_arn_location(arn_parts, module.region, get_caller_account_id(module.client("sts")))
+        # ansible-core's own warn(), not module.warn(): amazon.aws 10's AnsibleAWSModule
+        # re-sends its warnings through exit_json, which ansible-core 2.19 reports as deprecated.
+        manager = LayerVersionManager(lambda_client, check_mode=module.check_mode, warn=warn)
+        if params["state"] == "present":
+            result = manager.present(desired, source, params["source_code_hash"], params["skip_destroy"])
+        else:
+            result = manager.absent(layer_name, params["version"], params["skip_destroy"])
+    except LayerInputError as e:
+        module.fail_json(msg=str(e))
+    except AnsibleLambdaLayerError as e:
+        module.fail_json_aws_error(e)
+    diff = result.pop("diff")
+    if module._diff:
+        result["diff"] = diff
+    module.exit_json(**result)

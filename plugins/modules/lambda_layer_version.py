@@ -1,0 +1,347 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+
+# Copyright: Contributors to the layerwise.aws collection
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+DOCUMENTATION = r"""
+---
+module: lambda_layer_version
+version_added: "0.1.0"
+short_description: Manage one AWS Lambda layer version, idempotently
+description:
+  - Publishes a new version of a Lambda layer only when the newest existing version differs from what the task asks for,
+    in its content, description, licence, compatible runtimes or compatible architectures, the way Terraform's
+    C(aws_lambda_layer_version) resource does.
+  - Layer versions are immutable. A change therefore publishes a new version and, unless O(skip_destroy=true),
+    deletes the version it supersedes (only that one).
+  - The content is compared by its SHA-256, as Lambda reports it in C(CodeSha256). A local zip is hashed in
+    fixed-size chunks; an S3 object's full-object SHA-256 checksum is used when S3 has one, else the object is
+    streamed through the hash. O(source_code_hash) replaces both.
+  - An unchanged run costs two read calls to Lambda (ListLayerVersions with one item, then GetLayerVersion),
+    however many versions the layer has.
+  - Unlike M(amazon.aws.lambda_layer), which publishes a new version on every run and only reports a message
+    in check mode, this module is idempotent, predicts the resulting version in check mode and supports diff mode.
+author:
+  - layerwise.aws maintainers
+options:
+  layer_name:
+    description:
+      - The name of the layer (1 to 140 of V(a-z), V(A-Z), V(0-9), V(-) and V(_)), or its layer ARN.
+      - A layer ARN must name the module's region and the caller's account, which is checked with one
+        STS GetCallerIdentity call, only when an ARN is given. The layer is then used by its name.
+      - A layer version ARN is refused; choose the version with O(version).
+    type: str
+    required: true
+    aliases: [name]
+  state:
+    description:
+      - V(present) makes sure the newest version of the layer matches the task, publishing a new version when it
+        does not.
+      - V(absent) deletes the version given in O(version), or every version of the layer.
+    type: str
+    choices: [present, absent]
+    default: present
+  filename:
+    description:
+      - Path of a local zip file holding the layer's content, on the host the module runs on.
+      - It must exist, be a readable, non-empty zip file, and be at most 50 MiB, the limit of a direct upload;
+        use O(s3_bucket) and O(s3_key) for a larger package.
+      - Mutually exclusive with O(s3_bucket), O(s3_key) and O(s3_object_version).
+      - One of O(filename) or O(s3_bucket) and O(s3_key) is required with O(state=present).
+    type: path
+  s3_bucket:
+    description:
+      - The S3 bucket holding the layer's zip. Requires O(s3_key).
+      - The object must exist; this is checked with HeadObject before publishing.
+    type: str
+  s3_key:
+    description:
+      - The key of the layer's zip in O(s3_bucket).
+    type: str
+  s3_object_version:
+    description:
+      - The version of the S3 object to use, for a versioned bucket. Requires O(s3_bucket) and O(s3_key).
+    type: str
+  description:
+    description:
+      - The description of the layer version. Unset equals an empty description.
+    type: str
+  license_info:
+    description:
+      - The layer's software licence, for example an SPDX identifier or a URL. Unset equals empty.
+    type: str
+  compatible_runtimes:
+    description:
+      - The runtimes the layer is compatible with, at most 15.
+      - Each must be a runtime the installed botocore's Lambda model knows; a runtime newer than that botocore
+        needs a newer botocore. A runtime that AWS has deprecated gives a warning with its deprecation date.
+      - Compared as a set; order and duplicates never cause a change. Unset equals an empty list.
+    type: list
+    elements: str
+  compatible_architectures:
+    description:
+      - The instruction set architectures the layer is compatible with.
+      - Compared as a set; order and duplicates never cause a change. Unset equals an empty list.
+    type: list
+    elements: str
+    choices: [x86_64, arm64]
+  source_code_hash:
+    description:
+      - The base64-encoded SHA-256 of the package, as Lambda reports it in C(CodeSha256), for example the output
+        of C(openssl dgst -sha256 -binary layer.zip | base64).
+      - When given, it stands for the package's content in the comparison, and the package is neither hashed nor
+        downloaded. The package itself is still what a new version is published from.
+      - If the published version's C(CodeSha256) differs from it, the module warns, since every later run
+        would publish again.
+    type: str
+  skip_destroy:
+    description:
+      - With O(state=present), keep the superseded version when a new one is published.
+      - With O(state=absent), delete nothing.
+    type: bool
+    default: false
+  version:
+    description:
+      - Only with O(state=absent), the number of the version to delete. Without it, every version is deleted.
+    type: int
+notes:
+  - Which version is "current" is always the newest version of the layer; older versions are never compared
+    and never deleted by O(state=present).
+  - In check mode the module reads the layer (and the S3 object's metadata) and reports what would change,
+    without writing anything. The facts of a version that would be published have V(null) for what AWS assigns
+    on publishing (RV(layer_version.arn), RV(layer_version.version), RV(layer_version.created_date), signing).
+  - "With O(state=absent), the diff shows the version numbers concerned: C(versions) before and after."
+seealso:
+  - module: amazon.aws.lambda_layer
+    description: Publishes a new version on every run, with no diff and no prediction in check mode.
+  - name: Terraform aws_lambda_layer_version
+    description: The Terraform resource whose behaviour and attribute names this module follows.
+    link: https://registry.terraform.io/providers/hashicorp/aws/latest/docs/resources/lambda_layer_version
+attributes:
+  check_mode:
+    support: full
+    description: Can run in check_mode and return changed status prediction without modifying target.
+  diff_mode:
+    support: full
+    description: Will return details on what has changed (or possibly needs changing in check_mode), when in diff mode.
+  idempotent:
+    support: full
+    description: When run twice in a row outside check mode, with the same arguments, the second invocation indicates no change.
+extends_documentation_fragment:
+  - amazon.aws.common.modules
+  - amazon.aws.region.modules
+  - amazon.aws.boto3
+"""
+
+EXAMPLES = r"""
+- name: Publish a layer from a local zip (a new version only when something changed)
+  layerwise.aws.lambda_layer_version:
+    layer_name: shared-utils
+    filename: build/shared-utils.zip
+    description: Shared helpers
+    license_info: MIT
+    compatible_runtimes:
+      - python3.12
+      - python3.13
+    compatible_architectures:
+      - x86_64
+      - arm64
+  register: shared_utils
+
+- name: Show the ARN functions should use
+  ansible.builtin.debug:
+    msg: "{{ shared_utils.layer_version.arn }}"
+
+- name: Publish from S3, using S3's SHA-256 checksum when the object has one
+  layerwise.aws.lambda_layer_version:
+    layer_name: numpy-layer
+    s3_bucket: my-artifacts
+    s3_key: layers/numpy.zip
+    compatible_runtimes:
+      - python3.12
+
+- name: Publish a pinned S3 object version and keep the version it supersedes
+  layerwise.aws.lambda_layer_version:
+    layer_name: numpy-layer
+    s3_bucket: my-artifacts
+    s3_key: layers/numpy.zip
+    s3_object_version: 3HL4kqtJlcpXroDTDmJ.rmSpXd3dIbrHY
+    skip_destroy: true
+
+- name: Compare by a known hash, without hashing or downloading the package
+  layerwise.aws.lambda_layer_version:
+    layer_name: big-layer
+    s3_bucket: my-artifacts
+    s3_key: layers/big.zip
+    source_code_hash: "{{ lookup('ansible.builtin.file', 'build/big.zip.sha256') }}"
+
+- name: Dry run, showing what would change
+  layerwise.aws.lambda_layer_version:
+    layer_name: shared-utils
+    filename: build/shared-utils.zip
+  check_mode: true
+  diff: true
+  register: plan
+
+- name: Manage a layer given by its ARN
+  layerwise.aws.lambda_layer_version:
+    layer_name: arn:aws:lambda:eu-west-1:123456789012:layer:shared-utils
+    region: eu-west-1
+    filename: build/shared-utils.zip
+
+- name: Delete one version of a layer
+  layerwise.aws.lambda_layer_version:
+    layer_name: shared-utils
+    version: 3
+    state: absent
+
+- name: Delete every version of a layer
+  layerwise.aws.lambda_layer_version:
+    layer_name: shared-utils
+    state: absent
+"""
+
+RETURN = r"""
+layer_version:
+  description:
+    - The facts of the resulting version, with the attribute names of Terraform's C(aws_lambda_layer_version).
+    - In check mode, when a new version would be published, the values AWS assigns on publishing are V(null).
+  returned: when O(state=present)
+  type: dict
+  contains:
+    arn:
+      description: The ARN of the layer version.
+      type: str
+      sample: arn:aws:lambda:us-east-1:123456789012:layer:shared-utils:4
+    layer_arn:
+      description: The ARN of the layer, without version. V(null) in check mode for a layer that does not exist yet.
+      type: str
+      sample: arn:aws:lambda:us-east-1:123456789012:layer:shared-utils
+    layer_name:
+      description: The name of the layer.
+      type: str
+      sample: shared-utils
+    version:
+      description: The version number.
+      type: int
+      sample: 4
+    description:
+      description: The description of the version (empty when none).
+      type: str
+      sample: Shared helpers
+    license_info:
+      description: The licence of the version (empty when none).
+      type: str
+      sample: MIT
+    compatible_runtimes:
+      description: The compatible runtimes.
+      type: list
+      elements: str
+      sample: [python3.12, python3.13]
+    compatible_architectures:
+      description: The compatible architectures.
+      type: list
+      elements: str
+      sample: [arm64, x86_64]
+    code_sha256:
+      description:
+        - The base64-encoded SHA-256 of the package.
+        - V(null) in check mode for a new layer published from an S3 object without a SHA-256 checksum,
+          which is not downloaded just to predict it.
+      type: str
+      sample: pBL6unmrZYkcMDc+SJdbmVylPjEkmkY8Gn0aXzZr5T8=
+    source_code_size:
+      description: The size of the package in bytes.
+      type: int
+      sample: 110
+    created_date:
+      description: When the version was created, in ISO 8601 format.
+      type: str
+      sample: "2026-11-24T17:25:10.150+0000"
+    signing_job_arn:
+      description: The ARN of the signing job, if the package was signed.
+      type: str
+      sample: null
+    signing_profile_version_arn:
+      description: The ARN of the signing profile version, if the package was signed.
+      type: str
+      sample: null
+deleted_versions:
+  description:
+    - The numbers of the versions deleted, or that would be deleted in check mode. Empty when none.
+    - With O(state=present), the version superseded by a new one (unless O(skip_destroy=true)).
+  returned: always
+  type: list
+  elements: int
+  sample: [3]
+diff:
+  description:
+    - With O(state=present), the version number and the compared fields (C(code_sha256), C(description),
+      C(license_info), C(compatible_runtimes), C(compatible_architectures)) of the newest version before and of
+      the resulting version after; C(before) is empty when the layer had no version.
+    - With O(state=absent), C(layer_name) and the C(versions) concerned, before and after.
+  returned: in diff mode
+  type: dict
+  contains:
+    before:
+      description: The state before the task.
+      type: dict
+    after:
+      description: The state after the task (predicted in check mode).
+      type: dict
+  sample:
+    before:
+      version: 3
+      code_sha256: pBL6unmrZYkcMDc+SJdbmVylPjEkmkY8Gn0aXzZr5T8=
+      description: Shared helpers
+      license_info: MIT
+      compatible_runtimes: [python3.12]
+      compatible_architectures: []
+    after:
+      version: null
+      code_sha256: 8n3pJmrQY1r0c3m3ZxOQ5tN9n1PZl3tBqVZtO0mH5Ok=
+      description: Shared helpers
+      license_info: MIT
+      compatible_runtimes: [python3.12]
+      compatible_architectures: []
+"""
+
+from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleAWSModule
+
+from ansible_collections.layerwise.aws.plugins.module_utils._layer_version import run_module
+
+
+def main():
+    argument_spec = dict(
+        layer_name=dict(type="str", required=True, aliases=["name"]),
+        state=dict(type="str", choices=["present", "absent"], default="present"),
+        filename=dict(type="path"),
+        s3_bucket=dict(type="str"),
+        s3_key=dict(type="str", no_log=False),
+        s3_object_version=dict(type="str"),
+        description=dict(type="str"),
+        license_info=dict(type="str"),
+        compatible_runtimes=dict(type="list", elements="str"),
+        compatible_architectures=dict(type="list", elements="str", choices=["x86_64", "arm64"]),
+        source_code_hash=dict(type="str"),
+        skip_destroy=dict(type="bool", default=False),
+        version=dict(type="int"),
+    )
+    module = AnsibleAWSModule(
+        argument_spec=argument_spec,
+        mutually_exclusive=[
+            ["filename", "s3_bucket"],
+            ["filename", "s3_key"],
+            ["filename", "s3_object_version"],
+        ],
+        required_together=[["s3_bucket", "s3_key"]],
+        required_by={"s3_object_version": ("s3_bucket", "s3_key")},
+        required_if=[["state", "present", ["filename", "s3_bucket"], True]],
+        supports_check_mode=True,
+    )
+    run_module(module)
+
+
+if __name__ == "__main__":
+    main()
