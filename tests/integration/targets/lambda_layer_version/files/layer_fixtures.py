@@ -1,0 +1,177 @@
+#!/usr/bin/env python
+# Copyright: Contributors to the layerwise.aws collection
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Run-time fixtures of the lambda_layer_version integration target.
+
+    layer_fixtures.py files DIR                      zips and bad packages, as JSON
+    layer_fixtures.py s3-put BUCKET KEY FILE [--sha256]   upload, print HeadObject's checksum
+    layer_fixtures.py cleanup PREFIX [BUCKET]        delete every layer named PREFIX* and the bucket
+
+Nothing is committed: every package is made here, in DIR. AWS is reached with
+the credentials, region and endpoint in the environment (AWS_ACCESS_KEY_ID,
+AWS_SECRET_ACCESS_KEY, AWS_SESSION_TOKEN, AWS_DEFAULT_REGION, AWS_ENDPOINT_URL),
+so they appear neither in argv nor in the task's log.
+"""
+
+import argparse
+import base64
+import hashlib
+import json
+import os
+import sys
+import zipfile
+
+# Just over the 50 MiB PublishLayerVersion accepts in the request itself.
+OVERSIZE = 50 * 1024 * 1024 + 4096
+
+
+def b64_sha256(path):
+    digest = hashlib.sha256()
+    with open(path, "rb") as package:
+        for chunk in iter(lambda: package.read(1024 * 1024), b""):
+            digest.update(chunk)
+    return base64.b64encode(digest.digest()).decode("ascii")
+
+
+def describe(path):
+    return {"path": path, "sha256": b64_sha256(path), "size": os.path.getsize(path)}
+
+
+def write_zip(path, marker):
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as archive:
+        # A fixed date keeps a package's hash the same from run to run.
+        entry = zipfile.ZipInfo("python/layer_marker.py", date_time=(2024, 1, 1, 0, 0, 0))
+        archive.writestr(entry, f"MARKER = {marker!r}\n")
+    return describe(path)
+
+
+def write_oversize_zip(path):
+    """A valid zip just over the direct-upload limit, stored (not compressed), written in chunks."""
+    chunk = b"\0" * (1024 * 1024)
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_STORED, allowZip64=True) as archive:
+        with archive.open(zipfile.ZipInfo("python/padding.bin", date_time=(2024, 1, 1, 0, 0, 0)), "w", force_zip64=True) as entry:
+            remaining = OVERSIZE
+            while remaining > 0:
+                entry.write(chunk[: min(len(chunk), remaining)])
+                remaining -= len(chunk)
+    return describe(path)
+
+
+def make_files(directory):
+    os.makedirs(directory, exist_ok=True)
+    files = {name: write_zip(os.path.join(directory, f"{name}.zip"), name) for name in ("a", "b", "c")}
+
+    not_zip = os.path.join(directory, "not_a_zip.zip")
+    with open(not_zip, "w", encoding="ascii") as text:
+        text.write("This is plain text, not a zip archive.\n")
+
+    truncated = os.path.join(directory, "truncated.zip")
+    with open(files["a"]["path"], "rb") as source:
+        whole = source.read()
+    with open(truncated, "wb") as target:
+        # Keeps the local header magic, loses the central directory.
+        target.write(whole[: len(whole) // 2])
+
+    empty = os.path.join(directory, "empty.zip")
+    open(empty, "wb").close()  # pylint: disable=consider-using-with
+
+    a_directory = os.path.join(directory, "a_directory.zip")
+    os.makedirs(a_directory, exist_ok=True)
+
+    files.update(
+        not_zip={"path": not_zip},
+        truncated={"path": truncated},
+        empty={"path": empty},
+        directory={"path": a_directory},
+        missing={"path": os.path.join(directory, "does_not_exist.zip")},
+        oversize=write_oversize_zip(os.path.join(directory, "oversize.zip")),
+    )
+    return files
+
+
+def known_runtimes():
+    import botocore.session  # pylint: disable=import-outside-toplevel
+
+    model = botocore.session.get_session().get_service_model("lambda")
+    return list(model.shape_for("Runtime").enum)
+
+
+def client(service):
+    import boto3  # pylint: disable=import-outside-toplevel
+
+    return boto3.client(service, endpoint_url=os.environ.get("AWS_ENDPOINT_URL") or None)
+
+
+def s3_put(bucket, key, path, sha256):
+    s3 = client("s3")
+    try:
+        s3.head_bucket(Bucket=bucket)
+    except s3.exceptions.ClientError:
+        region = s3.meta.region_name
+        request = {"Bucket": bucket}
+        if region != "us-east-1":
+            request["CreateBucketConfiguration"] = {"LocationConstraint": region}
+        s3.create_bucket(**request)
+    with open(path, "rb") as package:
+        body = package.read()
+    request = {"Bucket": bucket, "Key": key, "Body": body}
+    if sha256:
+        request["ChecksumAlgorithm"] = "SHA256"
+    s3.put_object(**request)
+    head = s3.head_object(Bucket=bucket, Key=key, ChecksumMode="ENABLED")
+    return {"bucket": bucket, "key": key, "checksum_sha256": head.get("ChecksumSHA256")}
+
+
+def cleanup(prefix, bucket):
+    lambda_client = client("lambda")
+    deleted = []
+    for page in lambda_client.get_paginator("list_layers").paginate():
+        for layer in page.get("Layers", []):
+            name = layer["LayerName"]
+            if not name.startswith(prefix):
+                continue
+            for versions in lambda_client.get_paginator("list_layer_versions").paginate(LayerName=name):
+                for version in versions.get("LayerVersions", []):
+                    lambda_client.delete_layer_version(LayerName=name, VersionNumber=version["Version"])
+                    deleted.append(version["LayerVersionArn"])
+    if bucket:
+        s3 = client("s3")
+        try:
+            for page in s3.get_paginator("list_object_versions").paginate(Bucket=bucket):
+                for item in page.get("Versions", []) + page.get("DeleteMarkers", []):
+                    s3.delete_object(Bucket=bucket, Key=item["Key"], VersionId=item["VersionId"])
+            s3.delete_bucket(Bucket=bucket)
+        except s3.exceptions.NoSuchBucket:
+            pass
+        except s3.exceptions.ClientError as e:
+            if e.response.get("Error", {}).get("Code") not in ("NoSuchBucket", "404"):
+                raise
+    return {"deleted_layer_versions": deleted}
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    commands = parser.add_subparsers(dest="command", required=True)
+    files = commands.add_parser("files")
+    files.add_argument("directory")
+    put = commands.add_parser("s3-put")
+    put.add_argument("bucket")
+    put.add_argument("key")
+    put.add_argument("path")
+    put.add_argument("--sha256", action="store_true", help="store the object with a SHA-256 checksum")
+    clean = commands.add_parser("cleanup")
+    clean.add_argument("prefix")
+    clean.add_argument("bucket", nargs="?")
+    args = parser.parse_args()
+
+    if args.command == "files":
+        result = {"files": make_files(args.directory), "known_runtimes": known_runtimes()}
+    elif args.command == "s3-put":
+        result = s3_put(args.bucket, args.key, args.path, args.sha256)
+    else:
+        result = cleanup(args.prefix, args.bucket)
+    json.dump(result, sys.stdout)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,97 @@
+# -*- coding: utf-8 -*-
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+import zipfile
+from unittest.mock import MagicMock
+from unittest.mock import patch
+
+import boto3
+import pytest
+
+from ansible_collections.layerwise.aws.plugins.modules import lambda_layer_version
+
+BASE = {"layer_name": "my-layer", "region": "us-east-1", "access_key": "testing", "secret_key": "testing"}
+
+
+@pytest.fixture
+def good_zip(tmp_path):
+    path = tmp_path / "ok.zip"
+    with zipfile.ZipFile(path, "w") as archive:
+        archive.writestr("python/mod.py", "x = 1\n")
+    return str(path)
+
+
+@pytest.fixture
+def aws_clients():
+    """Clients that record every call; a real model so runtime checks read botocore's list."""
+    model = boto3.client("lambda", region_name="us-east-1", aws_access_key_id="x", aws_secret_access_key="x").meta
+    clients = {}
+
+    def client(_module, service, **_kwargs):
+        if service not in clients:
+            clients[service] = MagicMock(name=service)
+            clients[service].meta = model
+        return clients[service]
+
+    with patch("ansible_collections.amazon.aws.plugins.module_utils.modules.AnsibleAWSModule.client", client):
+        yield clients
+
+
+def aws_calls(clients):
+    return [call for client in clients.values() for call in client.method_calls if call[0] != "meta"]
+
+
+@pytest.mark.parametrize(
+    "args, option, words",
+    [
+        ({"filename": "/nonexistent/layer.zip"}, "filename", "does not exist"),
+        ({"filename": "{tmp}"}, "filename", "is a directory"),
+        ({"filename": "{empty}"}, "filename", "is empty"),
+        ({"filename": "{text}"}, "filename", "is not a zip file"),
+        ({"filename": "{zip}", "compatible_runtimes": [f"python3.{n}" for n in range(16)] + ["nodejs22.x"]}, "compatible_runtimes", "at most 15"),
+        ({"filename": "{zip}", "compatible_runtimes": ["python9.9"]}, "compatible_runtimes", "python9.9"),
+        ({"filename": "{zip}", "compatible_architectures": ["sparc"]}, "compatible_architectures", "sparc"),
+        ({"filename": "{zip}", "s3_bucket": "b", "s3_key": "k"}, "filename|s3_bucket", "mutually exclusive"),
+        ({"s3_key": "k"}, "s3_bucket, s3_key", "required together"),
+        ({"s3_bucket": "b", "s3_key": "k", "s3_object_version": "v", "filename": "{zip}"}, "filename", "mutually exclusive"),
+        ({"layer_name": "bad name!", "filename": "{zip}"}, "layer_name", "neither a layer name"),
+        ({"filename": "{zip}", "version": 2}, "version", "only valid with state=absent"),
+        ({"state": "absent", "version": 0}, "version", "not a layer version number"),
+        ({"filename": "{zip}", "source_code_hash": "abc"}, "source_code_hash", "not a base64-encoded SHA-256"),
+        ({}, "filename, s3_bucket", "state is present but any of the following are missing"),
+        ({"filename": "{zip}", "version": "two"}, "version", "int"),
+    ],
+)
+def test_bad_input_fails_naming_the_option_before_any_aws_call(run_module, aws_clients, tmp_path, good_zip, args, option, words):
+    (tmp_path / "empty.zip").write_bytes(b"")
+    (tmp_path / "text.zip").write_text("not a zip")
+    places = {"{tmp}": str(tmp_path), "{empty}": str(tmp_path / "empty.zip"), "{text}": str(tmp_path / "text.zip"), "{zip}": good_zip}
+    args = {key: places.get(value, value) if isinstance(value, str) else value for key, value in args.items()}
+    result = run_module(lambda_layer_version.main, dict(BASE, **args))
+    assert result["failed"] is True
+    assert option in result["msg"]
+    assert words in result["msg"]
+    assert aws_calls(aws_clients) == []
+
+
+def test_foreign_account_arn_fails_after_one_sts_read_and_no_write(run_module, aws_clients, good_zip):
+    aws_clients.setdefault("sts", MagicMock()).get_caller_identity.return_value = {"Account": "123456789012"}
+    args = dict(BASE, layer_name="arn:aws:lambda:us-east-1:999999999999:layer:x", filename=good_zip)
+    result = run_module(lambda_layer_version.main, args)
+    assert result["failed"] is True
+    assert result["msg"].startswith("layer_name: the ARN names account 999999999999")
+    lambda_client = aws_clients["lambda"]
+    lambda_client.list_layer_versions.assert_not_called()
+    lambda_client.publish_layer_version.assert_not_called()
+
+
+def test_diff_is_returned_only_in_diff_mode(run_module, aws_clients, good_zip):
+    lambda_client = aws_clients.setdefault("lambda", MagicMock())
+    lambda_client.meta = boto3.client("lambda", region_name="us-east-1", aws_access_key_id="x", aws_secret_access_key="x").meta
+    lambda_client.list_layer_versions.return_value = {"LayerVersions": []}
+    result = run_module(lambda_layer_version.main, dict(BASE, filename=good_zip, _ansible_check_mode=True))
+    assert result["changed"] is True
+    assert "diff" not in result
+    result = run_module(lambda_layer_version.main, dict(BASE, filename=good_zip, _ansible_check_mode=True, _ansible_diff=True))
+    assert result["diff"]["before"] == {} and result["diff"]["after"]["version"] is None
+    lambda_client.publish_layer_version.assert_not_called()
