@@ -81,11 +81,22 @@ def get_layer_version(client, layer_name, version_number):
 
 @LambdaLayerErrorHandler.list_error_handler("list layer versions", [])
 @_READ_RETRY
-def list_layer_versions(client, layer_name):
-    """Every version of a layer, newest first, all pages read."""
+def list_layer_versions(client, layer_name, **filters):
+    """Every version of a layer, newest first, all pages read.
+
+    ``filters``: CompatibleRuntime and CompatibleArchitecture, as the API takes them.
+    """
     paginator = client.get_paginator("list_layer_versions")
-    summaries = paginator.paginate(LayerName=layer_name).build_full_result().get("LayerVersions", [])
+    summaries = paginator.paginate(LayerName=layer_name, **filters).build_full_result().get("LayerVersions", [])
     return sorted(summaries, key=lambda summary: summary["Version"], reverse=True)
+
+
+@LambdaLayerErrorHandler.list_error_handler("list layers", [])
+@_READ_RETRY
+def list_layers(client, **filters):
+    """Every layer with its newest (matching) version, all pages read."""
+    paginator = client.get_paginator("list_layers")
+    return paginator.paginate(**filters).build_full_result().get("Layers", [])
 
 
 @LambdaLayerErrorHandler.common_error_handler("publish layer version")
