@@ -76,7 +76,7 @@ def main():
             f"lambda_layer_version_info detail reads, {args.versions} versions, median of {args.runs} runs"
             f" (local moto endpoint, {args.rtt_ms:g} ms added per request)"
         )
-        print(f"{'pool size':>10} | {'seconds':>8} | {'vs sequential':>13}")
+        print(f"{'pool size':>10} | {'seconds':>8} | {'speed-up':>13}")
         print(f"{'-' * 10}-+-{'-' * 8}-+-{'-' * 13}")
         for size in pools:
             median = statistics.median(timings[size])
