@@ -3,7 +3,7 @@
 set -uo pipefail
 
 root=$(cd "$(dirname "$0")/.." && pwd)
-cd "$root"
+cd "$root" || exit 1
 bash scripts/setup-env.sh || exit 1
 
 passed=()
@@ -21,8 +21,9 @@ step() {
 }
 
 render_docs() {
-    local module
-    for module in $(cd plugins/modules && ls ./*.py | sed 's|^\./||; s|\.py$||'); do
+    local path module
+    for path in plugins/modules/*.py; do
+        module=$(basename "$path" .py)
         ANSIBLE_COLLECTIONS_PATH=$root/.cache/collections "$root/.venv/bin/ansible-doc" "layerwise.aws.$module" > "$root/.cache/ansible-doc-$module.txt" || return 1
         grep -q "layerwise.aws.$module" "$root/.cache/ansible-doc-$module.txt" || return 1
         echo "ansible-doc layerwise.aws.$module: $(wc -l < "$root/.cache/ansible-doc-$module.txt") lines"

@@ -24,7 +24,7 @@ author:
 options:
   arn:
     description:
-      - A layer version ARN (V(arn:aws:lambda:REGION:ACCOUNT:layer:NAME:VERSION)): read exactly that version.
+      - "A layer version ARN (V(arn:aws:lambda:REGION:ACCOUNT:layer:NAME:VERSION)): read exactly that version."
       - A layer ARN without version means that layer, as if given in O(layer_name).
       - An ARN in another region is read in that region; another account's layer is read by its ARN
         (the caller needs permission to read it).

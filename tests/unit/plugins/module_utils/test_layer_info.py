@@ -112,7 +112,11 @@ def test_latest_reads_only_the_newest_matching_version():
     client = MagicMock()
     client.get_layer_version.side_effect = lambda LayerName, VersionNumber: response(VersionNumber, ["python3.12"])
     client.get_paginator.return_value.paginate.return_value.build_full_result.return_value = {
-        "LayerVersions": [{"Version": 5, "CompatibleRuntimes": ["python3.13"]}, {"Version": 4, "CompatibleRuntimes": ["python3.12"]}, {"Version": 3, "CompatibleRuntimes": ["python3.12"]}]
+        "LayerVersions": [
+            {"Version": 5, "CompatibleRuntimes": ["python3.13"]},
+            {"Version": 4, "CompatibleRuntimes": ["python3.12"]},
+            {"Version": 3, "CompatibleRuntimes": ["python3.12"]},
+        ]
     }
     items = LayerVersionReader(client).versions("l1", runtime="python3.12", latest=True)
     assert [item["version"] for item in items] == [4]
