@@ -1,7 +1,7 @@
 # Two commands do everything on a fresh machine (Python 3.11+, PyPI reachable, no Galaxy needed):
 #   make demo   publish a layer against a local AWS endpoint, again unchanged, then a check-mode diff
 #   make test   sanity, unit and integration tests (the command CI runs)
-.PHONY: demo test setup sanity units integration docs-check lint-changelog clean
+.PHONY: demo test setup sanity units integration lint clean
 
 demo:
 	bash scripts/demo.sh
@@ -20,6 +20,9 @@ units:
 
 integration:
 	bash scripts/ansible-test.sh integration
+
+lint:
+	bash scripts/lint.sh
 
 clean:
 	rm -rf .venv .cache tests/output

@@ -34,6 +34,7 @@ step "ansible-test sanity" bash scripts/ansible-test.sh sanity
 step "ansible-test units" bash scripts/ansible-test.sh units
 step "ansible-test integration" bash scripts/ansible-test.sh integration
 step "ansible-doc renders every module" render_docs
+step "ansible-lint (production) on examples and integration targets" bash scripts/lint.sh
 
 printf '\n===== summary =====\n'
 for name in "${passed[@]}"; do echo "passed: $name"; done

@@ -1,0 +1,25 @@
+#!/usr/bin/env bash
+# ansible-lint (production profile) on the examples and the integration targets,
+# from a virtualenv of its own (.cache/lint-venv) so it cannot move the test ansible-core.
+set -euo pipefail
+
+root=$(cd "$(dirname "$0")/.." && pwd)
+cd "$root"
+bash scripts/setup-env.sh
+
+PYTHON=${PYTHON:-$root/.venv/bin/python}
+lint_venv=$root/.cache/lint-venv
+lint_requirements="ansible-core>=2.17,<2.20 ansible-lint>=25"
+if [ "$(cat "$lint_venv/.stamp" 2>/dev/null)" != "$lint_requirements" ]; then
+    rm -rf "$lint_venv"
+    "$PYTHON" -m venv "$lint_venv"
+    # shellcheck disable=SC2086
+    "$lint_venv/bin/python" -m pip install --quiet $lint_requirements 2> >(grep -v "^WARNING: Location '.*' is ignored" >&2)
+    echo "$lint_requirements" > "$lint_venv/.stamp"
+fi
+
+cd "$root/.cache/collections/ansible_collections/layerwise/aws"
+export ANSIBLE_COLLECTIONS_PATH=$root/.cache/collections
+export PATH=$lint_venv/bin:$PATH
+ansible-lint --version
+ansible-lint examples/ tests/integration/targets/
