@@ -46,4 +46,6 @@ playbook examples/publish_layer.yml -e "layer_zip=$work/layer.zip"
 echo "== 3. New content, dry run with --check --diff: shows the change, writes nothing"
 make_zip "$work/layer.zip" 'def greet(): return "hello, world"'
 playbook examples/publish_layer.yml -e "layer_zip=$work/layer.zip" --check --diff
+echo "== 4. What exists now: still one version (the check-mode run wrote nothing)"
+playbook examples/read_layer.yml
 echo "== The local endpoint is stopped on exit; nothing was sent to real AWS."
