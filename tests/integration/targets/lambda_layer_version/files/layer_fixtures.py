@@ -99,7 +99,7 @@ def known_runtimes():
 def client(service):
     import boto3  # pylint: disable=import-outside-toplevel
 
-    return boto3.client(service, endpoint_url=os.environ.get("AWS_ENDPOINT_URL") or None)
+    return boto3.client(service, endpoint_url=os.environ.get("AWS_ENDPOINT_URL"))
 
 
 def s3_put(bucket, key, path, sha256):
@@ -149,7 +149,15 @@ def cleanup(prefix, bucket):
     return {"deleted_layer_versions": deleted}
 
 
+def drop_empty_environment():
+    """An unset value reaches here as an empty string; boto3 must not see it."""
+    for name in ("AWS_SESSION_TOKEN", "AWS_ENDPOINT_URL"):
+        if not os.environ.get(name):
+            os.environ.pop(name, None)
+
+
 def main():
+    drop_empty_environment()
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     commands = parser.add_subparsers(dest="command", required=True)
     files = commands.add_parser("files")
