@@ -21,7 +21,7 @@ import time
 import zipfile
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-sys.path.insert(0, os.path.join(ROOT, ".cache", "collections"))
+sys.path.insert(0, os.path.join(os.environ.get("CACHE") or os.path.join(ROOT, ".cache"), "collections"))
 
 import boto3  # noqa: E402  pylint: disable=wrong-import-position
 

@@ -7,15 +7,16 @@
 # integration starts the local AWS endpoint (moto) for the run and stops it after.
 set -euo pipefail
 
-root=$(cd "$(dirname "$0")/.." && pwd)
+# shellcheck source=scripts/common.sh
+. "$(dirname "$0")/common.sh"
 cd "$root"
 command=${1:?usage: $0 sanity|units|integration [args]}
 shift
 
 bash scripts/setup-env.sh
-venv=$root/.venv
+venv=$VENV
 test_python=${ANSIBLE_TEST_PYTHON:-3.11}
-collection=$root/.cache/collections/ansible_collections/layerwise/aws
+collection=$COLLECTION
 
 # ansible-test bootstraps pip in its virtualenvs with a get-pip script from a host that is
 # not reachable everywhere; it uses a cached copy first, so put our stand-in there.
@@ -46,7 +47,7 @@ case "$command" in
         exec "$venv/bin/ansible-test" units --venv --python "$test_python" --color no --requirements "$@"
         ;;
     integration)
-        state_dir=$root/.cache/test-aws
+        state_dir=$CACHE/test-aws
         endpoint=$("$venv/bin/python" "$root/scripts/local_aws.py" start --state-dir "$state_dir")
         trap '"$venv/bin/python" "$root/scripts/local_aws.py" stop --state-dir "$state_dir"' EXIT
         # Every key of [default] becomes a variable of the targets; dummy credentials only.
@@ -58,12 +59,21 @@ security_token =
 aws_region = us-east-1
 aws_endpoint_url = $endpoint
 INI
-        "$venv/bin/ansible-test" integration --venv --python "$test_python" --color no --requirements "$@" 2>&1 | tee "$root/.cache/integration.log"
+        "$venv/bin/ansible-test" integration --venv --python "$test_python" --color no --requirements "$@" 2>&1 | tee "$CACHE/integration.log"
         status=${PIPESTATUS[0]}
-        # Without a usable cloud config ansible-test skips cloud targets and exits 0: make sure they ran.
-        if [ "$status" -eq 0 ] && ! grep -q "Running lambda_layer_version integration test role" "$root/.cache/integration.log"; then
-            echo "integration: the lambda_layer_version target did not run" >&2
-            exit 1
+        # Without a usable cloud config ansible-test skips cloud targets and exits 0: make sure
+        # that every target asked for (all, without arguments) really ran.
+        if [ "$status" -eq 0 ]; then
+            for target_dir in tests/integration/targets/*/; do
+                target=$(basename "$target_dir")
+                if [ "$#" -gt 0 ] && [[ " $* " != *" $target "* ]]; then
+                    continue
+                fi
+                if ! grep -q "Running $target integration test role" "$CACHE/integration.log"; then
+                    echo "integration: target $target did not run" >&2
+                    status=1
+                fi
+            done
         fi
         exit "$status"
         ;;

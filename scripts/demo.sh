@@ -3,13 +3,14 @@
 # publish a layer, run again unchanged, then show a change in check mode with --diff.
 set -euo pipefail
 
-root=$(cd "$(dirname "$0")/.." && pwd)
+# shellcheck source=scripts/common.sh
+. "$(dirname "$0")/common.sh"
 cd "$root"
 bash scripts/setup-env.sh
 
-venv=$root/.venv
-state_dir=$root/.cache/demo-aws
-work=$root/.cache/demo
+venv=$VENV
+state_dir=$CACHE/demo-aws
+work=$CACHE/demo
 mkdir -p "$work"
 
 endpoint=$("$venv/bin/python" scripts/local_aws.py start --state-dir "$state_dir")
@@ -19,7 +20,7 @@ trap '"$venv/bin/python" scripts/local_aws.py stop --state-dir "$state_dir"' EXI
 export AWS_ACCESS_KEY_ID=testing AWS_SECRET_ACCESS_KEY=testing AWS_DEFAULT_REGION=us-east-1
 export AWS_CONFIG_FILE=/dev/null AWS_SHARED_CREDENTIALS_FILE=/dev/null
 unset AWS_PROFILE AWS_SESSION_TOKEN AWS_SECURITY_TOKEN
-export ANSIBLE_COLLECTIONS_PATH=$root/.cache/collections
+export ANSIBLE_COLLECTIONS_PATH=$COLLECTIONS
 # Playbooks on localhost must run modules with the virtualenv's Python (boto3 is there),
 # not whatever interpreter discovery finds.
 export ANSIBLE_PYTHON_INTERPRETER=$venv/bin/python

@@ -3,12 +3,13 @@
 # from a virtualenv of its own (.cache/lint-venv) so it cannot move the test ansible-core.
 set -euo pipefail
 
-root=$(cd "$(dirname "$0")/.." && pwd)
+# shellcheck source=scripts/common.sh
+. "$(dirname "$0")/common.sh"
 cd "$root"
 bash scripts/setup-env.sh
 
-PYTHON=${PYTHON:-$root/.venv/bin/python}
-lint_venv=$root/.cache/lint-venv
+PYTHON=${PYTHON:-$VENV/bin/python}
+lint_venv=$CACHE/lint-venv
 lint_requirements="ansible-core>=2.17,<2.20 ansible-lint>=25"
 if [ "$(cat "$lint_venv/.stamp" 2>/dev/null)" != "$lint_requirements" ]; then
     rm -rf "$lint_venv"
@@ -18,8 +19,8 @@ if [ "$(cat "$lint_venv/.stamp" 2>/dev/null)" != "$lint_requirements" ]; then
     echo "$lint_requirements" > "$lint_venv/.stamp"
 fi
 
-cd "$root/.cache/collections/ansible_collections/layerwise/aws"
-export ANSIBLE_COLLECTIONS_PATH=$root/.cache/collections
+cd "$COLLECTION"
+export ANSIBLE_COLLECTIONS_PATH=$COLLECTIONS
 export PATH=$lint_venv/bin:$PATH
 ansible-lint --version
 ansible-lint examples/ tests/integration/targets/

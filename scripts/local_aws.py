@@ -22,7 +22,9 @@ import time
 import urllib.error
 import urllib.request
 
-DEFAULT_STATE_DIR = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), ".cache", "local-aws")
+DEFAULT_STATE_DIR = os.path.join(
+    os.environ.get("CACHE") or os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), ".cache"), "local-aws"
+)
 
 
 def free_port():

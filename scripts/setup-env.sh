@@ -6,14 +6,12 @@
 # Galaxy is not needed: amazon.aws is taken from the 'ansible' wheel on PyPI.
 set -euo pipefail
 
-root=$(cd "$(dirname "$0")/.." && pwd)
+# shellcheck source=scripts/common.sh
+. "$(dirname "$0")/common.sh"
 cd "$root"
 
 PYTHON=${PYTHON:-python3.11}
-VENV=${VENV:-$root/.venv}
-CACHE=${CACHE:-$root/.cache}
 ANSIBLE_PACKAGE_VERSION=${ANSIBLE_PACKAGE_VERSION:-12.3.0}   # bundles amazon.aws 10.x
-COLLECTIONS=$CACHE/collections
 
 log() { printf '[setup-env] %s\n' "$*" >&2; }
 # This machine's pip config names local indexes that may be absent; drop that noise only.
@@ -59,7 +57,7 @@ fi
 
 # A real copy of the checkout (tracked and untracked-but-not-ignored files), as
 # ansible-test and ansible-galaxy need it; a symlink does not do for ansible-test.
-ours=$COLLECTIONS/ansible_collections/layerwise/aws
+ours=$COLLECTION
 rm -rf "$ours"
 mkdir -p "$ours"
 git ls-files -co --exclude-standard -z | "$VENV/bin/python" -c '

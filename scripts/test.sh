@@ -2,7 +2,8 @@
 # The project's test command (`make test`, run by CI): every step runs, a summary closes.
 set -uo pipefail
 
-root=$(cd "$(dirname "$0")/.." && pwd)
+# shellcheck source=scripts/common.sh
+. "$(dirname "$0")/common.sh"
 cd "$root" || exit 1
 bash scripts/setup-env.sh || exit 1
 
@@ -24,9 +25,9 @@ render_docs() {
     local path module
     for path in plugins/modules/*.py; do
         module=$(basename "$path" .py)
-        ANSIBLE_COLLECTIONS_PATH=$root/.cache/collections "$root/.venv/bin/ansible-doc" "layerwise.aws.$module" > "$root/.cache/ansible-doc-$module.txt" || return 1
-        grep -q "layerwise.aws.$module" "$root/.cache/ansible-doc-$module.txt" || return 1
-        echo "ansible-doc layerwise.aws.$module: $(wc -l < "$root/.cache/ansible-doc-$module.txt") lines"
+        ANSIBLE_COLLECTIONS_PATH=$COLLECTIONS "$VENV/bin/ansible-doc" "layerwise.aws.$module" > "$CACHE/ansible-doc-$module.txt" || return 1
+        grep -q "layerwise.aws.$module" "$CACHE/ansible-doc-$module.txt" || return 1
+        echo "ansible-doc layerwise.aws.$module: $(wc -l < "$CACHE/ansible-doc-$module.txt") lines"
     done
 }
 
