@@ -193,28 +193,41 @@ class LayerVersionManager:
         }
 
 
-def _source_from_params(module, params):
-    if params["filename"]:
-        return LocalZipSource(params["filename"])
-    return S3Source(module.client("s3"), params["s3_bucket"], params["s3_key"], params["s3_object_version"])
+class LayerTask:
+    """One layer's checked input: what a run of the manager needs."""
+
+    def __init__(self, params, layer_name, arn_parts, desired=None, source=None):
+        self.params = params
+        self.layer_name = layer_name
+        self.arn_parts = arn_parts
+        self.desired = desired
+        self.source = source
+
+    def run(self, manager):
+        params = self.params
+        if params["state"] == "present":
+            return manager.present(self.desired, self.source, params["source_code_hash"], params["skip_destroy"])
+        return manager.absent(self.layer_name, params["version"], params["skip_destroy"])
 
 
-def _prepare(module, lambda_client):
-    """Every check of the input, before the first AWS call; returns what the run needs."""
-    params = module.params
+def prepare_task(params, runtimes_known, s3_client_factory, warn_function=warn):
+    """Every check of one layer's options, before the first AWS call.
+
+    ``params`` are the module's parameters or one item of a list of layers;
+    ``s3_client_factory`` makes the S3 client only if an S3 source needs one.
+    """
     check_version_option(params["state"], params["version"])
     layer_name, arn_parts = parse_layer_name(params["layer_name"])
     if params["state"] == "absent":
-        return layer_name, arn_parts, None, None
+        return LayerTask(params, layer_name, arn_parts)
     if params["source_code_hash"] is not None:
         check_source_code_hash(params["source_code_hash"])
-    if params["filename"] is not None or params["s3_bucket"] is not None:
-        for option in ("s3_bucket", "s3_key"):
-            if params[option] is not None and not params[option].strip():
-                raise LayerInputError(f"{option}: must not be empty")
-    runtimes, warnings = check_runtimes(params["compatible_runtimes"], known_runtimes(lambda_client))
+    for option in ("s3_bucket", "s3_key"):
+        if params[option] is not None and not params[option].strip():
+            raise LayerInputError(f"{option}: must not be empty")
+    runtimes, warnings = check_runtimes(params["compatible_runtimes"], runtimes_known)
     for warning in warnings:
-        warn(warning)
+        warn_function(warning)
     desired = build_desired(
         layer_name,
         description=params["description"],
@@ -222,25 +235,32 @@ def _prepare(module, lambda_client):
         compatible_runtimes=runtimes,
         compatible_architectures=params["compatible_architectures"],
     )
-    source = _source_from_params(module, params)
-    return layer_name, arn_parts, desired, source
+    if params["filename"]:
+        source = LocalZipSource(params["filename"])
+    else:
+        source = S3Source(s3_client_factory(), params["s3_bucket"], params["s3_key"], params["s3_object_version"])
+    return LayerTask(params, layer_name, arn_parts, desired, source)
+
+
+def check_arn_locations(module, tasks):
+    """Layer ARNs must name the module's region and the caller's account (one STS call, only if an ARN is given)."""
+    with_arn = [task for task in tasks if task.arn_parts is not None]
+    if not with_arn:
+        return
+    account_id = get_caller_account_id(module.client("sts"))
+    for task in with_arn:
+        check_layer_arn_location(task.arn_parts, module.region, account_id)
 
 
 def run_module(module):
     """Run ``lambda_layer_version`` for an AnsibleAWSModule and exit."""
-    params = module.params
     lambda_client = module.client("lambda")
     try:
-        layer_name, arn_parts, desired, source = _prepare(module, lambda_client)
-        if arn_parts is not None:
-            check_layer_arn_location(arn_parts, module.region, get_caller_account_id(module.client("sts")))
+        task = prepare_task(module.params, known_runtimes(lambda_client), lambda: module.client("s3"))
+        check_arn_locations(module, [task])
         # ansible-core's own warn(), not module.warn(): amazon.aws 10's AnsibleAWSModule
         # re-sends its warnings through exit_json, which ansible-core 2.19 reports as deprecated.
-        manager = LayerVersionManager(lambda_client, check_mode=module.check_mode, warn=warn)
-        if params["state"] == "present":
-            result = manager.present(desired, source, params["source_code_hash"], params["skip_destroy"])
-        else:
-            result = manager.absent(layer_name, params["version"], params["skip_destroy"])
+        result = task.run(LayerVersionManager(lambda_client, check_mode=module.check_mode, warn=warn))
     except LayerInputError as e:
         module.fail_json(msg=str(e))
     except AnsibleLambdaLayerError as e:

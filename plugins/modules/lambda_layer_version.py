@@ -309,37 +309,13 @@ diff:
 
 from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleAWSModule
 
+from ansible_collections.layerwise.aws.plugins.module_utils._layer_argspec import layer_version_option_rules
+from ansible_collections.layerwise.aws.plugins.module_utils._layer_argspec import layer_version_options
 from ansible_collections.layerwise.aws.plugins.module_utils._layer_version import run_module
 
 
 def main():
-    argument_spec = dict(
-        layer_name=dict(type="str", required=True, aliases=["name"]),
-        state=dict(type="str", choices=["present", "absent"], default="present"),
-        filename=dict(type="path"),
-        s3_bucket=dict(type="str"),
-        s3_key=dict(type="str", no_log=False),
-        s3_object_version=dict(type="str"),
-        description=dict(type="str"),
-        license_info=dict(type="str"),
-        compatible_runtimes=dict(type="list", elements="str"),
-        compatible_architectures=dict(type="list", elements="str", choices=["x86_64", "arm64"]),
-        source_code_hash=dict(type="str"),
-        skip_destroy=dict(type="bool", default=False),
-        version=dict(type="int"),
-    )
-    module = AnsibleAWSModule(
-        argument_spec=argument_spec,
-        mutually_exclusive=[
-            ["filename", "s3_bucket"],
-            ["filename", "s3_key"],
-            ["filename", "s3_object_version"],
-        ],
-        required_together=[["s3_bucket", "s3_key"]],
-        required_by={"s3_object_version": ("s3_bucket", "s3_key")},
-        required_if=[["state", "present", ["filename", "s3_bucket"], True]],
-        supports_check_mode=True,
-    )
+    module = AnsibleAWSModule(argument_spec=layer_version_options(), supports_check_mode=True, **layer_version_option_rules())
     run_module(module)
 
 

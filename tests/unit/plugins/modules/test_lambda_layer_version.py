@@ -10,7 +10,8 @@ import pytest
 
 from ansible_collections.layerwise.aws.plugins.modules import lambda_layer_version
 
-BASE = {"layer_name": "my-layer", "region": "us-east-1", "access_key": "testing", "secret_key": "testing"}
+CONNECTION = {"region": "us-east-1", "access_key": "testing", "secret_key": "testing"}
+BASE = dict(CONNECTION, layer_name="my-layer")
 
 
 @pytest.fixture
@@ -95,3 +96,32 @@ def test_diff_is_returned_only_in_diff_mode(run_module, aws_clients, good_zip):
     result = run_module(lambda_layer_version.main, dict(BASE, filename=good_zip, _ansible_check_mode=True, _ansible_diff=True))
     assert result["diff"]["before"] == {} and result["diff"]["after"]["version"] is None
     lambda_client.publish_layer_version.assert_not_called()
+
+
+def test_bulk_module_checks_every_item_before_any_aws_call(run_module, aws_clients, good_zip):
+    from ansible_collections.layerwise.aws.plugins.modules import lambda_layer_versions  # pylint: disable=import-outside-toplevel
+
+    layers = [{"layer_name": "one", "filename": good_zip}, {"layer_name": "two", "filename": "/nonexistent.zip"}]
+    result = run_module(lambda_layer_versions.main, dict(CONNECTION, layers=layers))
+    assert result["failed"] is True
+    assert result["msg"].startswith("layers[1] (two): filename: /nonexistent.zip does not exist")
+    assert aws_calls(aws_clients) == []
+
+
+def test_bulk_module_refuses_a_layer_given_twice(run_module, aws_clients, good_zip):
+    from ansible_collections.layerwise.aws.plugins.modules import lambda_layer_versions  # pylint: disable=import-outside-toplevel
+
+    layers = [{"layer_name": "one", "filename": good_zip}, {"layer_name": "one", "filename": good_zip}]
+    result = run_module(lambda_layer_versions.main, dict(CONNECTION, layers=layers))
+    assert result["failed"] is True
+    assert "layer one is also given in layers[0]" in result["msg"]
+    assert aws_calls(aws_clients) == []
+
+
+def test_bulk_module_checks_max_concurrency(run_module, aws_clients, good_zip):
+    from ansible_collections.layerwise.aws.plugins.modules import lambda_layer_versions  # pylint: disable=import-outside-toplevel
+
+    result = run_module(lambda_layer_versions.main, dict(CONNECTION, layers=[{"layer_name": "one", "filename": good_zip}], max_concurrency=0))
+    assert result["failed"] is True
+    assert result["msg"].startswith("max_concurrency: 0")
+    assert aws_calls(aws_clients) == []

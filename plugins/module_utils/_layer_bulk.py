@@ -1,0 +1,131 @@
+# -*- coding: utf-8 -*-
+
+# Copyright: Contributors to the layerwise.aws collection
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+"""What ``lambda_layer_versions`` does: many layers in one module run, concurrently.
+
+PRIVATE to the collection: not a public API, may change without notice.
+
+Each layer goes through exactly the single-layer path (``prepare_task`` and
+``LayerVersionManager``); only the loop is different. Every item is checked
+before the first AWS call, then the layers run in a bounded pool of threads
+sharing one Lambda client (and one S3 client). A layer whose AWS calls fail does
+not stop the others; the module fails at the end, with every layer's result.
+"""
+
+from concurrent.futures import ThreadPoolExecutor
+
+from ansible.module_utils.common.warnings import warn
+
+from ansible_collections.layerwise.aws.plugins.module_utils._layer_api import AnsibleLambdaLayerError
+from ansible_collections.layerwise.aws.plugins.module_utils._layer_api import get_caller_account_id
+from ansible_collections.layerwise.aws.plugins.module_utils._layer_errors import LayerInputError
+from ansible_collections.layerwise.aws.plugins.module_utils._layer_input import check_layer_arn_location
+from ansible_collections.layerwise.aws.plugins.module_utils._layer_input import known_runtimes
+from ansible_collections.layerwise.aws.plugins.module_utils._layer_version import LayerVersionManager
+from ansible_collections.layerwise.aws.plugins.module_utils._layer_version import prepare_task
+
+
+class _LazyClient:
+    """Makes a client on first use; used before the threads start, so no lock is needed."""
+
+    def __init__(self, module, service):
+        self.module = module
+        self.service = service
+        self.client = None
+
+    def __call__(self):
+        if self.client is None:
+            self.client = self.module.client(self.service)
+        return self.client
+
+
+def _label(index, item):
+    return f"layers[{index}] ({item['layer_name']})"
+
+
+def prepare_tasks(module, items, runtimes_known):
+    """Check every item; a bad one fails the module before anything is read or written."""
+    s3_client = _LazyClient(module, "s3")
+    tasks = []
+    seen = {}
+    for index, item in enumerate(items):
+        label = _label(index, item)
+        try:
+            task = prepare_task(item, runtimes_known, s3_client, warn_function=lambda message, label=label: warn(f"{label}: {message}"))
+        except LayerInputError as e:
+            module.fail_json(msg=f"{label}: {e}")
+        if task.layer_name in seen:
+            module.fail_json(
+                msg=f"{label}: layer {task.layer_name} is also given in {seen[task.layer_name]}; each layer may appear only once in layers"
+            )
+        seen[task.layer_name] = f"layers[{index}]"
+        tasks.append(task)
+    arn_tasks = [(index, task) for index, task in enumerate(tasks) if task.arn_parts is not None]
+    if arn_tasks:
+        try:
+            account_id = get_caller_account_id(module.client("sts"))
+        except AnsibleLambdaLayerError as e:
+            module.fail_json_aws_error(e)
+        for index, task in arn_tasks:
+            try:
+                check_layer_arn_location(task.arn_parts, module.region, account_id)
+            except LayerInputError as e:
+                module.fail_json(msg=f"{_label(index, items[index])}: {e}")
+    return tasks
+
+
+def _run_one(manager, task):
+    try:
+        return task.run(manager)
+    except LayerInputError as e:
+        return {"failed": True, "msg": str(e)}
+    except AnsibleLambdaLayerError as e:
+        outcome = {"failed": True, "msg": str(e)}
+        response = getattr(e.exception, "response", None)
+        if response:
+            outcome["error_code"] = response.get("Error", {}).get("Code")
+        return outcome
+
+
+def run_tasks(manager, tasks, max_concurrency):
+    """Run every task, at most ``max_concurrency`` at a time; outcomes in the tasks' order."""
+    if len(tasks) <= 1 or max_concurrency <= 1:
+        return [_run_one(manager, task) for task in tasks]
+    with ThreadPoolExecutor(max_workers=min(max_concurrency, len(tasks))) as pool:
+        return list(pool.map(lambda task: _run_one(manager, task), tasks))
+
+
+def combine(tasks, outcomes, with_diff):
+    """The module's result: per-layer results in order, one diff per layer (headed by its name)."""
+    results = []
+    diffs = []
+    for task, outcome in zip(tasks, outcomes):
+        item = {"layer_name": task.layer_name, "state": task.params["state"], "changed": bool(outcome.get("changed")), "failed": bool(outcome.get("failed"))}
+        for key in ("layer_version", "deleted_versions", "msg", "error_code"):
+            if key in outcome:
+                item[key] = outcome[key]
+        item.setdefault("deleted_versions", [])
+        if with_diff and "diff" in outcome:
+            item["diff"] = outcome["diff"]
+            diffs.append(dict(outcome["diff"], before_header=task.layer_name, after_header=task.layer_name))
+        results.append(item)
+    combined = {"changed": any(item["changed"] for item in results), "results": results}
+    if with_diff:
+        combined["diff"] = diffs
+    return combined
+
+
+def run_bulk_module(module):
+    """Run ``lambda_layer_versions`` for an AnsibleAWSModule and exit."""
+    lambda_client = module.client("lambda")
+    tasks = prepare_tasks(module, module.params["layers"], known_runtimes(lambda_client))
+    manager = LayerVersionManager(lambda_client, check_mode=module.check_mode, warn=warn)
+    outcomes = run_tasks(manager, tasks, module.params["max_concurrency"])
+    result = combine(tasks, outcomes, module._diff)
+    failed = [item for item in result["results"] if item["failed"]]
+    if failed:
+        details = "; ".join(f"{item['layer_name']}: {item['msg']}" for item in failed)
+        module.fail_json(msg=f"{len(failed)} of {len(tasks)} layers failed (the others were handled): {details}", **result)
+    module.exit_json(**result)

@@ -1,0 +1,239 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+
+# Copyright: Contributors to the layerwise.aws collection
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+DOCUMENTATION = r"""
+---
+module: lambda_layer_versions
+version_added: "0.1.0"
+short_description: Manage many AWS Lambda layer versions in one task, concurrently
+description:
+  - Manages a list of Lambda layers in one module run. Each item of O(layers) takes the options of
+    M(layerwise.aws.lambda_layer_version) and is handled exactly as that module handles it (comparison, publish,
+    deletion of the superseded version, check mode, diff mode); only the loop differs.
+  - Use it instead of a loop over M(layerwise.aws.lambda_layer_version) when there are many layers. A loop pays
+    Ansible's per-task cost and a module start for every item; this module starts once, makes one Lambda client,
+    and handles up to O(max_concurrency) layers at the same time.
+  - Every item is checked before the first AWS call; one bad item fails the task with nothing read or written.
+  - A layer whose AWS calls fail does not stop the others. The task then fails at the end, with a message naming
+    every failed layer and the results of all of them in RV(results).
+author:
+  - layerwise.aws maintainers (@layerwise)
+options:
+  layers:
+    description:
+      - The layers to manage. Each layer may appear only once.
+    type: list
+    elements: dict
+    required: true
+    suboptions:
+      layer_name:
+        description:
+          - The layer's name or layer ARN (in the module's region and the caller's account).
+        type: str
+        required: true
+        aliases: [name]
+      state:
+        description:
+          - V(present) publishes a new version when the newest one differs; V(absent) deletes O(layers[].version) or every version.
+        type: str
+        choices: [present, absent]
+        default: present
+      filename:
+        description:
+          - Local zip file (at most 50 MiB). Mutually exclusive with the C(s3_*) options.
+        type: path
+      s3_bucket:
+        description:
+          - S3 bucket of the zip. Requires O(layers[].s3_key).
+        type: str
+      s3_key:
+        description:
+          - S3 key of the zip.
+        type: str
+      s3_object_version:
+        description:
+          - S3 object version of the zip.
+        type: str
+      description:
+        description:
+          - Description of the version. Unset equals empty.
+        type: str
+      license_info:
+        description:
+          - Licence of the layer. Unset equals empty.
+        type: str
+      compatible_runtimes:
+        description:
+          - Compatible runtimes (at most 15, known to the installed botocore), compared as a set.
+        type: list
+        elements: str
+      compatible_architectures:
+        description:
+          - Compatible architectures, compared as a set.
+        type: list
+        elements: str
+        choices: [x86_64, arm64]
+      source_code_hash:
+        description:
+          - Base64-encoded SHA-256 of the package; stands for its content in the comparison.
+        type: str
+      skip_destroy:
+        description:
+          - Keep the superseded version (V(present)); delete nothing (V(absent)).
+        type: bool
+        default: false
+      version:
+        description:
+          - Only with O(layers[].state=absent), the version to delete.
+        type: int
+  max_concurrency:
+    description:
+      - How many layers are handled at the same time (threads sharing one client).
+      - Lambda allows about 15 control plane requests per second in an account and an unchanged layer costs two;
+        throttled calls are retried with jittered backoff.
+    type: int
+    default: 8
+notes:
+  - Warnings about an item (such as a deprecated runtime) start with the item's position and layer name.
+seealso:
+  - module: layerwise.aws.lambda_layer_version
+    description: The same for one layer, with the full description of every option.
+attributes:
+  check_mode:
+    support: full
+    description: Can run in check_mode and return changed status prediction without modifying target.
+  diff_mode:
+    support: full
+    description: Returns one diff per layer, headed by the layer's name.
+  idempotent:
+    support: full
+    description: When run twice in a row outside check mode, with the same arguments, the second invocation indicates no change.
+extends_documentation_fragment:
+  - amazon.aws.common.modules
+  - amazon.aws.region.modules
+  - amazon.aws.boto3
+"""
+
+EXAMPLES = r"""
+- name: Manage several layers at once
+  layerwise.aws.lambda_layer_versions:
+    layers:
+      - layer_name: shared-utils
+        filename: build/shared-utils.zip
+        compatible_runtimes: [python3.12, python3.13]
+      - layer_name: numpy-layer
+        s3_bucket: my-artifacts
+        s3_key: layers/numpy.zip
+        skip_destroy: true
+      - layer_name: retired-layer
+        state: absent
+  register: layers
+
+- name: Show each layer's version ARN
+  ansible.builtin.debug:
+    msg: "{{ item.layer_name }}: {{ item.layer_version.arn | default('deleted') }}"
+  loop: "{{ layers.results }}"
+  loop_control:
+    label: "{{ item.layer_name }}"
+
+- name: Dry run over every layer, with a diff per layer
+  layerwise.aws.lambda_layer_versions:
+    layers: "{{ my_layers }}"
+  check_mode: true
+  diff: true
+"""
+
+RETURN = r"""
+results:
+  description: One result per item of O(layers), in the same order.
+  returned: always
+  type: list
+  elements: dict
+  contains:
+    layer_name:
+      description: The layer's name.
+      type: str
+      sample: shared-utils
+    state:
+      description: The item's O(layers[].state).
+      type: str
+      sample: present
+    changed:
+      description: Whether this layer changed (or would, in check mode).
+      type: bool
+      sample: false
+    failed:
+      description: Whether this layer's AWS calls failed.
+      type: bool
+      sample: false
+    msg:
+      description: Why this layer failed.
+      type: str
+      returned: when failed
+      sample: "Failed to publish layer version: An error occurred (TooManyRequestsException)"
+    error_code:
+      description: The AWS error code of the failure.
+      type: str
+      returned: when failed on an AWS error
+      sample: TooManyRequestsException
+    layer_version:
+      description:
+        - The facts of the resulting version, as RV(layerwise.aws.lambda_layer_version#module:layer_version) of
+          M(layerwise.aws.lambda_layer_version) (V(null) for what AWS has not assigned yet, in check mode).
+      type: dict
+      returned: when the item's state is present and it did not fail
+      sample:
+        arn: arn:aws:lambda:us-east-1:123456789012:layer:shared-utils:4
+        layer_arn: arn:aws:lambda:us-east-1:123456789012:layer:shared-utils
+        layer_name: shared-utils
+        version: 4
+        description: ""
+        license_info: ""
+        compatible_runtimes: [python3.12, python3.13]
+        compatible_architectures: []
+        code_sha256: pBL6unmrZYkcMDc+SJdbmVylPjEkmkY8Gn0aXzZr5T8=
+        source_code_size: 110
+        created_date: "2026-11-24T17:25:10.150+0000"
+        signing_job_arn: null
+        signing_profile_version_arn: null
+    deleted_versions:
+      description: The version numbers deleted for this layer (or that would be, in check mode).
+      type: list
+      elements: int
+      sample: [3]
+    diff:
+      description: This layer's diff, as M(layerwise.aws.lambda_layer_version) returns it.
+      type: dict
+      returned: in diff mode, when the item did not fail
+diff:
+  description:
+    - One diff per layer that did not fail, each with C(before), C(after) and the layer's name as C(before_header)
+      and C(after_header), so that C(--diff) output shows which layer each change belongs to.
+  returned: in diff mode
+  type: list
+  elements: dict
+"""
+
+from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleAWSModule
+
+from ansible_collections.layerwise.aws.plugins.module_utils._layer_argspec import layer_version_option_rules
+from ansible_collections.layerwise.aws.plugins.module_utils._layer_argspec import layer_version_options
+from ansible_collections.layerwise.aws.plugins.module_utils._layer_bulk import run_bulk_module
+
+
+def main():
+    argument_spec = dict(
+        layers=dict(type="list", elements="dict", required=True, options=layer_version_options(), **layer_version_option_rules()),
+        max_concurrency=dict(type="int", default=8),
+    )
+    module = AnsibleAWSModule(argument_spec=argument_spec, supports_check_mode=True)
+    if module.params["max_concurrency"] < 1:
+        module.fail_json(msg=f"max_concurrency: {module.params['max_concurrency']} must be at least 1")
+    run_bulk_module(module)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,97 @@
+# -*- coding: utf-8 -*-
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+import threading
+import time
+
+from ansible_collections.layerwise.aws.plugins.module_utils._layer_api import AnsibleLambdaLayerError
+from ansible_collections.layerwise.aws.plugins.module_utils._layer_bulk import combine
+from ansible_collections.layerwise.aws.plugins.module_utils._layer_bulk import run_tasks
+from ansible_collections.layerwise.aws.plugins.module_utils._layer_version import LayerTask
+
+
+class FakeTask(LayerTask):
+    """A task whose run is scripted: returns an outcome or raises."""
+
+    def __init__(self, name, outcome=None, error=None, delay=0.0, tracker=None):
+        super().__init__({"state": "present"}, name, None)
+        self.outcome = outcome or {"changed": False, "layer_version": {"version": 1}, "deleted_versions": [], "diff": {"before": {}, "after": {}}}
+        self.error = error
+        self.delay = delay
+        self.tracker = tracker
+
+    def run(self, manager):
+        if self.tracker:
+            self.tracker.enter()
+        time.sleep(self.delay)
+        if self.tracker:
+            self.tracker.leave()
+        if self.error:
+            raise self.error
+        return dict(self.outcome)
+
+
+class Tracker:
+    def __init__(self):
+        self.lock = threading.Lock()
+        self.active = 0
+        self.peak = 0
+
+    def enter(self):
+        with self.lock:
+            self.active += 1
+            self.peak = max(self.peak, self.active)
+
+    def leave(self):
+        with self.lock:
+            self.active -= 1
+
+
+def test_tasks_run_concurrently_within_the_bound_and_keep_their_order():
+    tracker = Tracker()
+    tasks = [FakeTask(f"l{n}", outcome={"changed": n % 2 == 0, "deleted_versions": []}, delay=0.03, tracker=tracker) for n in range(12)]
+    outcomes = run_tasks(None, tasks, max_concurrency=4)
+    assert [outcome["changed"] for outcome in outcomes] == [n % 2 == 0 for n in range(12)]
+    assert 1 < tracker.peak <= 4
+
+
+def test_a_failing_layer_does_not_stop_the_others():
+    error = AnsibleLambdaLayerError(message="Failed to publish layer version")
+    tasks = [FakeTask("ok1"), FakeTask("bad", error=error), FakeTask("ok2")]
+    outcomes = run_tasks(None, tasks, max_concurrency=2)
+    assert outcomes[0]["changed"] is False and outcomes[2]["changed"] is False
+    assert outcomes[1] == {"failed": True, "msg": "Failed to publish layer version"}
+
+
+def test_combine_builds_per_layer_results_and_headed_diffs():
+    tasks = [FakeTask("a"), FakeTask("b")]
+    outcomes = [
+        {"changed": True, "layer_version": {"version": 2}, "deleted_versions": [1], "diff": {"before": {"version": 1}, "after": {"version": 2}}},
+        {"failed": True, "msg": "boom", "error_code": "ServiceException"},
+    ]
+    result = combine(tasks, outcomes, with_diff=True)
+    assert result["changed"] is True
+    assert result["results"][0] == {
+        "layer_name": "a",
+        "state": "present",
+        "changed": True,
+        "failed": False,
+        "layer_version": {"version": 2},
+        "deleted_versions": [1],
+        "diff": {"before": {"version": 1}, "after": {"version": 2}},
+    }
+    assert result["results"][1] == {
+        "layer_name": "b",
+        "state": "present",
+        "changed": False,
+        "failed": True,
+        "msg": "boom",
+        "error_code": "ServiceException",
+        "deleted_versions": [],
+    }
+    assert result["diff"] == [{"before": {"version": 1}, "after": {"version": 2}, "before_header": "a", "after_header": "a"}]
+
+
+def test_no_diff_outside_diff_mode():
+    result = combine([FakeTask("a")], [{"changed": False, "deleted_versions": [], "diff": {"before": {}, "after": {}}}], with_diff=False)
+    assert "diff" not in result and "diff" not in result["results"][0]
