@@ -1,7 +1,7 @@
 #!/usr/bin/env python
 # Copyright: Contributors to the layerwise.aws collection
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""Run-time fixtures of the lambda_layer_version integration target.
+"""Run-time fixtures of the integration targets (set up by setup_layer_fixtures).
 
     layer_fixtures.py files DIR                      zips and bad packages, as JSON
     layer_fixtures.py s3-put BUCKET KEY FILE [--sha256]   upload, print HeadObject's checksum
