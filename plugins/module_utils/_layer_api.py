@@ -7,27 +7,19 @@
 
 PRIVATE to the collection: not a public API, may change without notice.
 
-Every call is retried with amazon.aws's jittered backoff and turns botocore
-errors into an AnsibleLambdaLayerError that ``fail_json_aws_error`` reports
-with the AWS error code.
+Every call is retried as ``_layer_retry`` says and turns botocore errors into
+an AnsibleLambdaLayerError that ``fail_json_aws_error`` reports with the AWS
+error code. Clients are made by ``aws_client``, without botocore's own retries.
 """
-
-try:
-    import botocore  # pylint: disable=unused-import
-except ImportError:
-    pass  # AnsibleAWSModule reports a missing botocore.
 
 from ansible_collections.amazon.aws.plugins.module_utils.botocore import is_boto3_error_code
 from ansible_collections.amazon.aws.plugins.module_utils.errors import AWSErrorHandler
 from ansible_collections.amazon.aws.plugins.module_utils.exceptions import AnsibleAWSError
-from ansible_collections.amazon.aws.plugins.module_utils.retries import AWSRetry
 
-# Lambda answers throttling with TooManyRequestsException (in AWSRetry's list);
-# ServiceException is its 5xx.
-_READ_RETRY = AWSRetry.jittered_backoff(retries=8, delay=1, max_delay=20, catch_extra_error_codes=["ServiceException", "ThrottlingException"])
-# A publish is not idempotent: retry only on errors that say the request was refused
-# before any work was done, never on a 5xx that may follow a publish.
-_PUBLISH_RETRY = AWSRetry.jittered_backoff(retries=8, delay=1, max_delay=20, catch_extra_error_codes=["ThrottlingException"])
+from ansible_collections.layerwise.aws.plugins.module_utils._layer_retry import client_config
+from ansible_collections.layerwise.aws.plugins.module_utils._layer_retry import retry_idempotent
+from ansible_collections.layerwise.aws.plugins.module_utils._layer_retry import retry_refused
+
 
 
 class AnsibleLambdaLayerError(AnsibleAWSError):
@@ -51,13 +43,18 @@ class S3ObjectErrorHandler(AWSErrorHandler):
         return is_boto3_error_code(["404", "NoSuchKey", "NoSuchVersion", "NotFound"])
 
 
+def aws_client(module, service, pool_size=10, **kwargs):
+    """A client of an AnsibleAWSModule whose only retries are the collection's (see _layer_retry)."""
+    return module.client(service, config=client_config(pool_size), **kwargs)
+
+
 def _without_metadata(response):
     response.pop("ResponseMetadata", None)
     return response
 
 
 @LambdaLayerErrorHandler.list_error_handler("read the newest version of the layer", None)
-@_READ_RETRY
+@retry_idempotent
 def get_newest_layer_version_summary(client, layer_name):
     """Return the ListLayerVersions item of the newest version, or None.
 
@@ -73,14 +70,14 @@ def get_newest_layer_version_summary(client, layer_name):
 
 
 @LambdaLayerErrorHandler.list_error_handler("get layer version", None)
-@_READ_RETRY
+@retry_idempotent
 def get_layer_version(client, layer_name, version_number):
     """Return GetLayerVersion's answer, or None when the version does not exist."""
     return _without_metadata(client.get_layer_version(LayerName=layer_name, VersionNumber=version_number))
 
 
 @LambdaLayerErrorHandler.list_error_handler("list layer versions", [])
-@_READ_RETRY
+@retry_idempotent
 def list_layer_versions(client, layer_name, **filters):
     """Every version of a layer, newest first, all pages read.
 
@@ -92,21 +89,29 @@ def list_layer_versions(client, layer_name, **filters):
 
 
 @LambdaLayerErrorHandler.list_error_handler("list layers", [])
-@_READ_RETRY
+@retry_idempotent
 def list_layers(client, **filters):
     """Every layer with its newest (matching) version, all pages read."""
     paginator = client.get_paginator("list_layers")
     return paginator.paginate(**filters).build_full_result().get("Layers", [])
 
 
+@LambdaLayerErrorHandler.list_error_handler("read the newest versions of the layer", [])
+@retry_idempotent
+def list_newest_layer_versions(client, layer_name, max_items=10):
+    """The newest versions of a layer (at most ``max_items`` as the API counts), newest first, one call."""
+    summaries = client.list_layer_versions(LayerName=layer_name, MaxItems=max_items).get("LayerVersions") or []
+    return sorted(summaries, key=lambda summary: summary["Version"], reverse=True)
+
+
 @LambdaLayerErrorHandler.common_error_handler("publish layer version")
-@_PUBLISH_RETRY
+@retry_refused
 def publish_layer_version(client, **request):
     return _without_metadata(client.publish_layer_version(**request))
 
 
 @LambdaLayerErrorHandler.deletion_error_handler("delete layer version")
-@_READ_RETRY
+@retry_idempotent
 def delete_layer_version(client, layer_name, version_number):
     # DeleteLayerVersion is idempotent in AWS, so retrying it is safe.
     client.delete_layer_version(LayerName=layer_name, VersionNumber=version_number)
@@ -114,13 +119,13 @@ def delete_layer_version(client, layer_name, version_number):
 
 
 @LambdaLayerErrorHandler.common_error_handler("read the caller's account id")
-@_READ_RETRY
+@retry_idempotent
 def get_caller_account_id(sts_client):
     return sts_client.get_caller_identity()["Account"]
 
 
 @S3ObjectErrorHandler.list_error_handler("read the S3 object's metadata", None)
-@_READ_RETRY
+@retry_idempotent
 def head_s3_object(s3_client, bucket, key, version_id=None):
     """HeadObject with checksums enabled, or None when the object does not exist."""
     request = {"Bucket": bucket, "Key": key, "ChecksumMode": "ENABLED"}
@@ -130,7 +135,7 @@ def head_s3_object(s3_client, bucket, key, version_id=None):
 
 
 @S3ObjectErrorHandler.common_error_handler("read the S3 object")
-@_READ_RETRY
+@retry_idempotent
 def open_s3_object(s3_client, bucket, key, version_id=None):
     """The streaming body of an S3 object; the caller reads and closes it."""
     request = {"Bucket": bucket, "Key": key}

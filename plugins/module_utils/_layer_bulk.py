@@ -19,11 +19,13 @@ from concurrent.futures import ThreadPoolExecutor
 from ansible.module_utils.common.warnings import warn
 
 from ansible_collections.layerwise.aws.plugins.module_utils._layer_api import AnsibleLambdaLayerError
+from ansible_collections.layerwise.aws.plugins.module_utils._layer_api import aws_client
 from ansible_collections.layerwise.aws.plugins.module_utils._layer_api import get_caller_account_id
 from ansible_collections.layerwise.aws.plugins.module_utils._layer_errors import LayerInputError
 from ansible_collections.layerwise.aws.plugins.module_utils._layer_input import check_layer_arn_location
 from ansible_collections.layerwise.aws.plugins.module_utils._layer_input import known_runtimes
 from ansible_collections.layerwise.aws.plugins.module_utils._layer_version import LayerVersionManager
+from ansible_collections.layerwise.aws.plugins.module_utils._layer_version import SupersededNotDeleted
 from ansible_collections.layerwise.aws.plugins.module_utils._layer_version import prepare_task
 
 
@@ -37,7 +39,7 @@ class _LazyClient:
 
     def __call__(self):
         if self.client is None:
-            self.client = self.module.client(self.service)
+            self.client = aws_client(self.module, self.service)
         return self.client
 
 
@@ -65,7 +67,7 @@ def prepare_tasks(module, items, runtimes_known):
     arn_tasks = [(index, task) for index, task in enumerate(tasks) if task.arn_parts is not None]
     if arn_tasks:
         try:
-            account_id = get_caller_account_id(module.client("sts"))
+            account_id = get_caller_account_id(aws_client(module, "sts"))
         except AnsibleLambdaLayerError as e:
             module.fail_json_aws_error(e)
         for index, task in arn_tasks:
@@ -76,17 +78,25 @@ def prepare_tasks(module, items, runtimes_known):
     return tasks
 
 
+def _error_code(error):
+    response = getattr(error, "response", None) or {}
+    return response.get("Error", {}).get("Code")
+
+
 def _run_one(manager, task):
     try:
         return task.run(manager)
     except LayerInputError as e:
         return {"failed": True, "msg": str(e)}
+    except SupersededNotDeleted as e:
+        outcome = dict(e.result, failed=True, msg=e.message, undeleted_versions=[e.version])
+        code = _error_code(e.error.exception)
     except AnsibleLambdaLayerError as e:
         outcome = {"failed": True, "msg": str(e)}
-        response = getattr(e.exception, "response", None)
-        if response:
-            outcome["error_code"] = response.get("Error", {}).get("Code")
-        return outcome
+        code = _error_code(e.exception)
+    if code:
+        outcome["error_code"] = code
+    return outcome
 
 
 def run_tasks(manager, tasks, max_concurrency):
@@ -103,7 +113,7 @@ def combine(tasks, outcomes, with_diff):
     diffs = []
     for task, outcome in zip(tasks, outcomes):
         item = {"layer_name": task.layer_name, "state": task.params["state"], "changed": bool(outcome.get("changed")), "failed": bool(outcome.get("failed"))}
-        for key in ("layer_version", "deleted_versions", "msg", "error_code"):
+        for key in ("layer_version", "deleted_versions", "undeleted_versions", "msg", "error_code"):
             if key in outcome:
                 item[key] = outcome[key]
         item.setdefault("deleted_versions", [])
@@ -119,7 +129,7 @@ def combine(tasks, outcomes, with_diff):
 
 def run_bulk_module(module):
     """Run ``lambda_layer_versions`` for an AnsibleAWSModule and exit."""
-    lambda_client = module.client("lambda")
+    lambda_client = aws_client(module, "lambda", pool_size=module.params["max_concurrency"])
     tasks = prepare_tasks(module, module.params["layers"], known_runtimes(lambda_client))
     manager = LayerVersionManager(lambda_client, check_mode=module.check_mode, warn=warn)
     outcomes = run_tasks(manager, tasks, module.params["max_concurrency"])

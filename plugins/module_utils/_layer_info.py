@@ -15,6 +15,7 @@ pool of threads sharing one boto3 client (boto3 clients are thread-safe).
 from concurrent.futures import ThreadPoolExecutor
 
 from ansible_collections.layerwise.aws.plugins.module_utils._layer_api import AnsibleLambdaLayerError
+from ansible_collections.layerwise.aws.plugins.module_utils._layer_api import aws_client
 from ansible_collections.layerwise.aws.plugins.module_utils._layer_api import get_caller_account_id
 from ansible_collections.layerwise.aws.plugins.module_utils._layer_api import get_layer_version
 from ansible_collections.layerwise.aws.plugins.module_utils._layer_api import list_layer_versions
@@ -127,10 +128,10 @@ def _layer_ref(module, arn_parts):
     """
     layer_arn = f"arn:{arn_parts['partition']}:lambda:{arn_parts['region']}:{arn_parts['account_id']}:layer:{arn_parts['layer_name']}"
     if arn_parts["region"] != module.region:
-        return layer_arn, module.client("lambda", region=arn_parts["region"])
-    if arn_parts["version"] is None and get_caller_account_id(module.client("sts")) == arn_parts["account_id"]:
-        return arn_parts["layer_name"], module.client("lambda")
-    return layer_arn, module.client("lambda")
+        return layer_arn, aws_client(module, "lambda", region=arn_parts["region"])
+    if arn_parts["version"] is None and get_caller_account_id(aws_client(module, "sts")) == arn_parts["account_id"]:
+        return arn_parts["layer_name"], aws_client(module, "lambda")
+    return layer_arn, aws_client(module, "lambda")
 
 
 def run_info_module(module):
@@ -142,7 +143,7 @@ def run_info_module(module):
         if arn_parts is not None:
             layer_ref, client = _layer_ref(module, arn_parts)
         else:
-            layer_ref, client = params["layer_name"], module.client("lambda")
+            layer_ref, client = params["layer_name"], aws_client(module, "lambda")
         reader = LayerVersionReader(client, include_content_location=params["include_content_location"])
         version = arn_parts["version"] if arn_parts and arn_parts["version"] is not None else params["version"]
         if layer_ref is None:

@@ -15,12 +15,14 @@ of it and its result into ``exit_json``.
 from ansible.module_utils.common.warnings import warn
 
 from ansible_collections.layerwise.aws.plugins.module_utils._layer_api import AnsibleLambdaLayerError
+from ansible_collections.layerwise.aws.plugins.module_utils._layer_api import aws_client
 from ansible_collections.layerwise.aws.plugins.module_utils._layer_api import delete_layer_version
 from ansible_collections.layerwise.aws.plugins.module_utils._layer_api import get_caller_account_id
 from ansible_collections.layerwise.aws.plugins.module_utils._layer_api import get_layer_version
 from ansible_collections.layerwise.aws.plugins.module_utils._layer_api import get_newest_layer_version_summary
 from ansible_collections.layerwise.aws.plugins.module_utils._layer_api import head_s3_object
 from ansible_collections.layerwise.aws.plugins.module_utils._layer_api import list_layer_versions
+from ansible_collections.layerwise.aws.plugins.module_utils._layer_api import list_newest_layer_versions
 from ansible_collections.layerwise.aws.plugins.module_utils._layer_api import publish_layer_version
 from ansible_collections.layerwise.aws.plugins.module_utils._layer_errors import LayerInputError
 from ansible_collections.layerwise.aws.plugins.module_utils._layer_facts import layer_version_facts
@@ -36,6 +38,7 @@ from ansible_collections.layerwise.aws.plugins.module_utils._layer_source import
 from ansible_collections.layerwise.aws.plugins.module_utils._layer_source import read_local_zip
 from ansible_collections.layerwise.aws.plugins.module_utils._layer_source import sha256_of_file
 from ansible_collections.layerwise.aws.plugins.module_utils._layer_source import sha256_of_s3_object
+from ansible_collections.layerwise.aws.plugins.module_utils._layer_retry import outcome_unknown
 from ansible_collections.layerwise.aws.plugins.module_utils._layer_state import build_desired
 from ansible_collections.layerwise.aws.plugins.module_utils._layer_state import changed_fields
 from ansible_collections.layerwise.aws.plugins.module_utils._layer_state import diff_view
@@ -105,6 +108,29 @@ class S3Source:
         return content
 
 
+# How often a publish whose answer was lost is sent again, after looking for its version.
+PUBLISH_ATTEMPTS = 3
+
+
+class SupersededNotDeleted(Exception):
+    """A new version was published, but the version it superseded could not be deleted."""
+
+    def __init__(self, result, version, error):
+        super().__init__(f"version {version} could not be deleted")
+        self.result = result
+        self.version = version
+        self.error = error
+
+    @property
+    def message(self):
+        published = self.result["layer_version"]
+        return (
+            f"Published version {published['version']} of layer {published['layer_name']} ({published['arn']}), but could not delete"
+            f" version {self.version}, which it supersedes: {self.error}. Nothing else was changed. Delete it once the cause is fixed,"
+            f" with state=absent and version={self.version} (re-running this task does not: a version kept on purpose looks the same)."
+        )
+
+
 class LayerVersionManager:
     def __init__(self, lambda_client, check_mode=False, warn=None):
         self.client = lambda_client
@@ -144,15 +170,70 @@ class LayerVersionManager:
             layer_arn = current["layer_arn"] if current else None
             return self._result(True, current, predicted_layer_version_facts(desired, layer_arn), superseded)
 
-        published = layer_version_facts(publish_layer_version(self.client, **self._publish_request(desired, source)))
+        published = self._publish_once(desired, source, newer_than=current["version"] if current else 0)
         if source_code_hash and published["code_sha256"] != source_code_hash:
             self.warn(
                 f"source_code_hash: {source_code_hash} differs from the published package's CodeSha256"
                 f" {published['code_sha256']}; every run will publish again until they match"
             )
+        published, own_duplicates = self._settle(published)
+        deleted = list(own_duplicates)
         for version in superseded:
-            delete_layer_version(self.client, layer_name, version)
-        return self._result(True, current, published, superseded)
+            try:
+                delete_layer_version(self.client, layer_name, version)
+            except AnsibleLambdaLayerError as e:
+                raise SupersededNotDeleted(self._result(True, current, published, deleted), version, e)
+            deleted.append(version)
+        return self._result(True, current, published, deleted)
+
+    def _publish_once(self, desired, source, newer_than):
+        """Publish, and never twice: PublishLayerVersion is not idempotent.
+
+        Refusals (throttling, no connection) are retried by the call itself. When
+        the answer is lost (a 5xx, a broken connection, a timeout), AWS may have
+        created the version all the same; the newest versions are read, and only
+        if none newer than ``newer_than`` has the desired content and metadata is
+        the request sent again.
+        """
+        request = self._publish_request(desired, source)
+        attempt = 1
+        while True:
+            try:
+                return layer_version_facts(publish_layer_version(self.client, **request))
+            except AnsibleLambdaLayerError as e:
+                if not outcome_unknown(e.exception):
+                    raise
+                found = self._find_published(desired, source, newer_than)
+                if found is not None:
+                    return found
+                if attempt >= PUBLISH_ATTEMPTS:
+                    raise
+                attempt += 1
+
+    def _find_published(self, desired, source, newer_than):
+        """Facts of a version newer than ``newer_than`` that is what ``desired`` asks for, or None."""
+        wanted = dict(desired, code_sha256=source.content_sha256(needed=True))
+        for summary in list_newest_layer_versions(self.client, desired["layer_name"]):
+            if summary["Version"] <= newer_than:
+                break
+            response = get_layer_version(self.client, desired["layer_name"], summary["Version"])
+            if response and not changed_fields(layer_version_facts(response), wanted):
+                return layer_version_facts(response)
+        return None
+
+    def _settle(self, published):
+        """Two runs of the same task at once may both publish: the newest identical version wins.
+
+        If a version newer than ours holds the same content and metadata, another run
+        published it after us; ours is the redundant one and is deleted (only ours:
+        a run never deletes what another run published). Returns the version to
+        report and the numbers of our own deleted duplicates.
+        """
+        newest = self.read_newest(published["layer_name"])
+        if newest is None or newest["version"] <= published["version"] or changed_fields(newest, published):
+            return published, []
+        delete_layer_version(self.client, published["layer_name"], published["version"])
+        return newest, [published["version"]]
 
     @staticmethod
     def _publish_request(desired, source):
@@ -247,25 +328,33 @@ def check_arn_locations(module, tasks):
     with_arn = [task for task in tasks if task.arn_parts is not None]
     if not with_arn:
         return
-    account_id = get_caller_account_id(module.client("sts"))
+    account_id = get_caller_account_id(aws_client(module, "sts"))
     for task in with_arn:
         check_layer_arn_location(task.arn_parts, module.region, account_id)
 
 
 def run_module(module):
     """Run ``lambda_layer_version`` for an AnsibleAWSModule and exit."""
-    lambda_client = module.client("lambda")
+    lambda_client = aws_client(module, "lambda")
     try:
-        task = prepare_task(module.params, known_runtimes(lambda_client), lambda: module.client("s3"))
+        task = prepare_task(module.params, known_runtimes(lambda_client), lambda: aws_client(module, "s3"))
         check_arn_locations(module, [task])
         # ansible-core's own warn(), not module.warn(): amazon.aws 10's AnsibleAWSModule
         # re-sends its warnings through exit_json, which ansible-core 2.19 reports as deprecated.
         result = task.run(LayerVersionManager(lambda_client, check_mode=module.check_mode, warn=warn))
     except LayerInputError as e:
         module.fail_json(msg=str(e))
+    except SupersededNotDeleted as e:
+        result = _with_diff_if_asked(module, e.result)
+        module.fail_json_aws(e.error.exception or e.error, msg=e.message, undeleted_versions=[e.version], **result)
     except AnsibleLambdaLayerError as e:
         module.fail_json_aws_error(e)
+    module.exit_json(**_with_diff_if_asked(module, result))
+
+
+def _with_diff_if_asked(module, result):
+    result = dict(result)
     diff = result.pop("diff")
     if module._diff:
         result["diff"] = diff
-    module.exit_json(**result)
+    return result

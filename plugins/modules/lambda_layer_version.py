@@ -112,6 +112,14 @@ notes:
     without writing anything. The facts of a version that would be published have V(null) for what AWS assigns
     on publishing (RV(layer_version.arn), RV(layer_version.version), RV(layer_version.created_date), signing).
   - "With O(state=absent), the diff shows the version numbers concerned: C(versions) before and after."
+  - Every AWS call is retried with jittered backoff on throttling and transient errors (5xx, broken connections),
+    at most 6 times and about 31 seconds of waiting in all; other errors fail at once with the AWS error code.
+  - PublishLayerVersion is not idempotent. When its answer is lost (a 5xx, a broken connection or a timeout after the
+    request was sent), the module reads the newest versions and only publishes again if none has the desired content
+    and metadata, so a run never leaves two identical new versions.
+  - When two runs of the same task publish at the same time, the newest identical version is kept and reported by
+    both; each run deletes only its own redundant version and the version it superseded, never another run's.
+    See the collection's C(docs/reliability.md).
 seealso:
   - module: amazon.aws.lambda_layer
     description: Publishes a new version on every run, with no diff and no prediction in check mode.
@@ -272,6 +280,15 @@ deleted_versions:
     - The numbers of the versions deleted, or that would be deleted in check mode. Empty when none.
     - With O(state=present), the version superseded by a new one (unless O(skip_destroy=true)).
   returned: always
+  type: list
+  elements: int
+  sample: [3]
+undeleted_versions:
+  description:
+    - When a new version was published but the version it supersedes could not be deleted, that version's number.
+      The task then fails (with RV(layer_version) describing the new version) so that the cause can be fixed;
+      delete the version with O(state=absent) and O(version).
+  returned: on that failure
   type: list
   elements: int
   sample: [3]

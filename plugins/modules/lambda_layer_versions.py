@@ -204,6 +204,12 @@ results:
       type: list
       elements: int
       sample: [3]
+    undeleted_versions:
+      description: The superseded version that could not be deleted after a publish (the item then failed).
+      type: list
+      elements: int
+      returned: on that failure
+      sample: [3]
     diff:
       description: This layer's diff, as M(layerwise.aws.lambda_layer_version) returns it.
       type: dict
