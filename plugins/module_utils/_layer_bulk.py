@@ -23,7 +23,6 @@ from ansible_collections.layerwise.aws.plugins.module_utils._layer_api import aw
 from ansible_collections.layerwise.aws.plugins.module_utils._layer_api import get_caller_account_id
 from ansible_collections.layerwise.aws.plugins.module_utils._layer_errors import LayerInputError
 from ansible_collections.layerwise.aws.plugins.module_utils._layer_input import check_layer_arn_location
-from ansible_collections.layerwise.aws.plugins.module_utils._layer_input import known_runtimes
 from ansible_collections.layerwise.aws.plugins.module_utils._layer_version import LayerVersionManager
 from ansible_collections.layerwise.aws.plugins.module_utils._layer_version import SupersededNotDeleted
 from ansible_collections.layerwise.aws.plugins.module_utils._layer_version import prepare_task
@@ -47,7 +46,7 @@ def _label(index, item):
     return f"layers[{index}] ({item['layer_name']})"
 
 
-def prepare_tasks(module, items, runtimes_known):
+def prepare_tasks(module, items, lambda_model):
     """Check every item; a bad one fails the module before anything is read or written."""
     s3_client = _LazyClient(module, "s3")
     tasks = []
@@ -55,7 +54,7 @@ def prepare_tasks(module, items, runtimes_known):
     for index, item in enumerate(items):
         label = _label(index, item)
         try:
-            task = prepare_task(item, runtimes_known, s3_client, warn_function=lambda message, label=label: warn(f"{label}: {message}"))
+            task = prepare_task(item, lambda_model, s3_client, warn_function=lambda message, label=label: warn(f"{label}: {message}"))
         except LayerInputError as e:
             module.fail_json(msg=f"{label}: {e}")
         if task.layer_name in seen:
@@ -130,7 +129,7 @@ def combine(tasks, outcomes, with_diff):
 def run_bulk_module(module):
     """Run ``lambda_layer_versions`` for an AnsibleAWSModule and exit."""
     lambda_client = aws_client(module, "lambda", pool_size=module.params["max_concurrency"])
-    tasks = prepare_tasks(module, module.params["layers"], known_runtimes(lambda_client))
+    tasks = prepare_tasks(module, module.params["layers"], lambda_client.meta.service_model)
     manager = LayerVersionManager(lambda_client, check_mode=module.check_mode, warn=warn)
     outcomes = run_tasks(manager, tasks, module.params["max_concurrency"])
     result = combine(tasks, outcomes, module._diff)

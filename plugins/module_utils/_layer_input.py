@@ -66,9 +66,9 @@ def check_layer_arn_location(arn_parts, region, account_id, option="layer_name")
         )
 
 
-def known_runtimes(lambda_client):
-    """The runtimes the installed botocore's Lambda model knows."""
-    return list(lambda_client.meta.service_model.shape_for("Runtime").enum)
+def known_runtimes(lambda_model):
+    """The runtimes the installed botocore's Lambda service model knows."""
+    return list(lambda_model.shape_for("Runtime").enum)
 
 
 def check_runtimes(runtimes, known, today=None):
@@ -94,6 +94,29 @@ def check_runtimes(runtimes, known, today=None):
                 " functions using it no longer get security updates"
             )
     return unique, warnings
+
+
+_S3_BUCKET = re.compile(r"^[a-zA-Z0-9._-]{3,255}$")
+
+
+def check_text_lengths(params, lambda_model):
+    """``description`` and ``license_info`` within the lengths the Lambda model allows."""
+    for option, shape in (("description", "Description"), ("license_info", "LicenseInfo")):
+        value = params.get(option)
+        limit = lambda_model.shape_for(shape).metadata.get("max")
+        if value is not None and limit is not None and len(value) > limit:
+            raise LayerInputError(f"{option}: {len(value)} characters, AWS allows at most {limit}")
+
+
+def check_s3_location(bucket, key):
+    if bucket is None:
+        return
+    if not _S3_BUCKET.match(bucket):
+        raise LayerInputError(f"s3_bucket: {bucket!r} is not an S3 bucket name (3 to 255 of a-z, A-Z, 0-9, '.', '-', '_')")
+    if not key or not key.strip():
+        raise LayerInputError("s3_key: must not be empty")
+    if len(key.encode("utf-8")) > 1024:
+        raise LayerInputError(f"s3_key: {len(key.encode('utf-8'))} bytes, S3 keys are at most 1024")
 
 
 def check_version_option(state, version):

@@ -57,12 +57,16 @@ def check_local_zip(path):
 
     Returns the file's size in bytes. Nothing here touches AWS.
     """
+    if not path:
+        raise LayerInputError("filename: must not be empty")
     try:
         info = os.stat(path)
     except FileNotFoundError:
-        raise LayerInputError(f"filename: {path} does not exist")
+        raise LayerInputError(f"filename: {path} does not exist (or is a broken symlink)")
     except OSError as e:
         raise LayerInputError(f"filename: cannot read {path}: {e.strerror}")
+    except ValueError as e:  # an embedded NUL byte
+        raise LayerInputError(f"filename: {path!r} is not a valid path: {e}")
     if stat.S_ISDIR(info.st_mode):
         raise LayerInputError(f"filename: {path} is a directory, not a zip file")
     if not stat.S_ISREG(info.st_mode):
@@ -77,12 +81,47 @@ def check_local_zip(path):
     try:
         with open(path, "rb") as package:
             magic = package.read(4)
-            is_zip = magic in _ZIP_MAGIC and zipfile.is_zipfile(package)
+            if magic not in _ZIP_MAGIC or not zipfile.is_zipfile(package):
+                raise LayerInputError(f"filename: {path} is not a zip file (or is truncated)")
+            _check_zip_structure(path, package)
     except OSError as e:
         raise LayerInputError(f"filename: cannot read {path}: {e.strerror}")
-    if not is_zip:
-        raise LayerInputError(f"filename: {path} is not a zip file (or is truncated)")
     return info.st_size
+
+
+def _check_zip_structure(path, package):
+    """The central directory must parse and point at real entries.
+
+    Only the headers are read (no decompression), so this costs the same for a
+    small zip as for a 50 MiB one; damage inside compressed data is left to AWS,
+    which unpacks the package when publishing.
+    """
+    try:
+        with zipfile.ZipFile(package) as archive:
+            entries = archive.infolist()
+            counted = _end_record_entry_count(package)
+            if counted is not None and counted != len(entries):
+                raise zipfile.BadZipFile(f"the end record counts {counted} entries, the central directory holds {len(entries)}")
+            for entry in entries:
+                package.seek(entry.header_offset)
+                if package.read(4) != b"PK\x03\x04":
+                    raise zipfile.BadZipFile(f"no local header for {entry.filename!r}")
+    except (zipfile.BadZipFile, zipfile.LargeZipFile, ValueError, EOFError) as e:
+        raise LayerInputError(f"filename: {path} is a corrupt zip file: {e}")
+
+
+def _end_record_entry_count(package):
+    """The total number of entries the end-of-central-directory record states (None for ZIP64)."""
+    package.seek(0, os.SEEK_END)
+    size = package.tell()
+    tail_size = min(size, 65535 + 22)  # the record is at most a 64 KiB comment away from the end
+    package.seek(size - tail_size)
+    tail = package.read(tail_size)
+    start = tail.rfind(b"PK\x05\x06")
+    if start < 0 or len(tail) < start + 12:
+        return None
+    count = int.from_bytes(tail[start + 10:start + 12], "little")
+    return None if count == 0xFFFF else count
 
 
 def read_local_zip(path):

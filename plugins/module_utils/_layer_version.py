@@ -29,6 +29,8 @@ from ansible_collections.layerwise.aws.plugins.module_utils._layer_facts import 
 from ansible_collections.layerwise.aws.plugins.module_utils._layer_facts import predicted_layer_version_facts
 from ansible_collections.layerwise.aws.plugins.module_utils._layer_input import check_layer_arn_location
 from ansible_collections.layerwise.aws.plugins.module_utils._layer_input import check_runtimes
+from ansible_collections.layerwise.aws.plugins.module_utils._layer_input import check_s3_location
+from ansible_collections.layerwise.aws.plugins.module_utils._layer_input import check_text_lengths
 from ansible_collections.layerwise.aws.plugins.module_utils._layer_input import check_version_option
 from ansible_collections.layerwise.aws.plugins.module_utils._layer_input import known_runtimes
 from ansible_collections.layerwise.aws.plugins.module_utils._layer_input import parse_layer_name
@@ -291,11 +293,13 @@ class LayerTask:
         return manager.absent(self.layer_name, params["version"], params["skip_destroy"])
 
 
-def prepare_task(params, runtimes_known, s3_client_factory, warn_function=warn):
+def prepare_task(params, lambda_model, s3_client_factory, warn_function=warn):
     """Every check of one layer's options, before the first AWS call.
 
     ``params`` are the module's parameters or one item of a list of layers;
-    ``s3_client_factory`` makes the S3 client only if an S3 source needs one.
+    ``lambda_model`` is the installed botocore's Lambda service model (runtimes and
+    limits are read from it); ``s3_client_factory`` makes the S3 client only if an
+    S3 source needs one.
     """
     check_version_option(params["state"], params["version"])
     layer_name, arn_parts = parse_layer_name(params["layer_name"])
@@ -303,10 +307,9 @@ def prepare_task(params, runtimes_known, s3_client_factory, warn_function=warn):
         return LayerTask(params, layer_name, arn_parts)
     if params["source_code_hash"] is not None:
         check_source_code_hash(params["source_code_hash"])
-    for option in ("s3_bucket", "s3_key"):
-        if params[option] is not None and not params[option].strip():
-            raise LayerInputError(f"{option}: must not be empty")
-    runtimes, warnings = check_runtimes(params["compatible_runtimes"], runtimes_known)
+    check_s3_location(params["s3_bucket"], params["s3_key"])
+    check_text_lengths(params, lambda_model)
+    runtimes, warnings = check_runtimes(params["compatible_runtimes"], known_runtimes(lambda_model))
     for warning in warnings:
         warn_function(warning)
     desired = build_desired(
@@ -316,7 +319,7 @@ def prepare_task(params, runtimes_known, s3_client_factory, warn_function=warn):
         compatible_runtimes=runtimes,
         compatible_architectures=params["compatible_architectures"],
     )
-    if params["filename"]:
+    if params["filename"] is not None:
         source = LocalZipSource(params["filename"])
     else:
         source = S3Source(s3_client_factory(), params["s3_bucket"], params["s3_key"], params["s3_object_version"])
@@ -337,7 +340,7 @@ def run_module(module):
     """Run ``lambda_layer_version`` for an AnsibleAWSModule and exit."""
     lambda_client = aws_client(module, "lambda")
     try:
-        task = prepare_task(module.params, known_runtimes(lambda_client), lambda: aws_client(module, "s3"))
+        task = prepare_task(module.params, lambda_client.meta.service_model, lambda: aws_client(module, "s3"))
         check_arn_locations(module, [task])
         # ansible-core's own warn(), not module.warn(): amazon.aws 10's AnsibleAWSModule
         # re-sends its warnings through exit_json, which ansible-core 2.19 reports as deprecated.

@@ -91,7 +91,7 @@ options:
         type: int
   max_concurrency:
     description:
-      - How many layers are handled at the same time (threads sharing one client).
+      - How many layers are handled at the same time (threads sharing one client), from 1 to 64.
       - Lambda allows about 15 control plane requests per second in an account and an unchanged layer costs two;
         throttled calls are retried with jittered backoff.
     type: int
@@ -230,14 +230,17 @@ from ansible_collections.layerwise.aws.plugins.module_utils._layer_argspec impor
 from ansible_collections.layerwise.aws.plugins.module_utils._layer_bulk import run_bulk_module
 
 
+MAX_CONCURRENCY = 64
+
+
 def main():
     argument_spec = dict(
         layers=dict(type="list", elements="dict", required=True, options=layer_version_options(), **layer_version_option_rules()),
         max_concurrency=dict(type="int", default=8),
     )
     module = AnsibleAWSModule(argument_spec=argument_spec, supports_check_mode=True)
-    if module.params["max_concurrency"] < 1:
-        module.fail_json(msg=f"max_concurrency: {module.params['max_concurrency']} must be at least 1")
+    if not 1 <= module.params["max_concurrency"] <= MAX_CONCURRENCY:
+        module.fail_json(msg=f"max_concurrency: {module.params['max_concurrency']} is not between 1 and {MAX_CONCURRENCY}")
     run_bulk_module(module)
 
 
