@@ -7,4 +7,4 @@ CACHE=${CACHE:-$root/.cache}
 VENV=${VENV:-$root/.venv}
 COLLECTIONS=$CACHE/collections
 COLLECTION=$COLLECTIONS/ansible_collections/layerwise/aws
-export CACHE VENV
+export CACHE VENV COLLECTIONS COLLECTION

@@ -57,7 +57,7 @@ def test_arn_location_checks():
 
 def test_known_runtimes_come_from_the_botocore_model():
     client = boto3.client("lambda", region_name="us-east-1", aws_access_key_id="x", aws_secret_access_key="x")
-    runtimes = known_runtimes(client)
+    runtimes = known_runtimes(client.meta.service_model)
     assert runtimes == client.meta.service_model.shape_for("Runtime").enum
     assert "python3.12" in runtimes
     assert "cobol85" not in runtimes

@@ -123,5 +123,5 @@ def test_bulk_module_checks_max_concurrency(run_module, aws_clients, good_zip):
 
     result = run_module(lambda_layer_versions.main, dict(CONNECTION, layers=[{"layer_name": "one", "filename": good_zip}], max_concurrency=0))
     assert result["failed"] is True
-    assert result["msg"].startswith("max_concurrency: 0")
+    assert result["msg"].startswith("max_concurrency: 0 is not between 1 and 64")
     assert aws_calls(aws_clients) == []
