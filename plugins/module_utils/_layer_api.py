@@ -21,7 +21,6 @@ from ansible_collections.layerwise.aws.plugins.module_utils._layer_retry import 
 from ansible_collections.layerwise.aws.plugins.module_utils._layer_retry import retry_refused
 
 
-
 class AnsibleLambdaLayerError(AnsibleAWSError):
     pass
 
@@ -142,3 +141,25 @@ def open_s3_object(s3_client, bucket, key, version_id=None):
     if version_id:
         request["VersionId"] = version_id
     return s3_client.get_object(**request)["Body"]
+
+
+@LambdaLayerErrorHandler.list_error_handler("read the layer version's policy", None)
+@retry_idempotent
+def get_layer_version_policy(client, layer_name, version_number):
+    """``{"Policy": <JSON text>, "RevisionId": ...}``, or None when the version has no policy."""
+    return _without_metadata(client.get_layer_version_policy(LayerName=layer_name, VersionNumber=version_number))
+
+
+@LambdaLayerErrorHandler.common_error_handler("add a layer version permission")
+@retry_refused
+def add_layer_version_permission(client, **request):
+    # Not idempotent either (a second add of the same statement id fails); the
+    # caller reads the policy again when the answer is lost.
+    return _without_metadata(client.add_layer_version_permission(**request))
+
+
+@LambdaLayerErrorHandler.deletion_error_handler("remove a layer version permission")
+@retry_idempotent
+def remove_layer_version_permission(client, **request):
+    client.remove_layer_version_permission(**request)
+    return True

@@ -26,6 +26,7 @@ def layer_version_options():
         compatible_architectures=dict(type="list", elements="str", choices=["x86_64", "arm64"]),
         source_code_hash=dict(type="str"),
         skip_destroy=dict(type="bool", default=False),
+        copy_permissions=dict(type="bool", default=False),
         version=dict(type="int"),
     )
 

@@ -112,7 +112,7 @@ def combine(tasks, outcomes, with_diff):
     diffs = []
     for task, outcome in zip(tasks, outcomes):
         item = {"layer_name": task.layer_name, "state": task.params["state"], "changed": bool(outcome.get("changed")), "failed": bool(outcome.get("failed"))}
-        for key in ("layer_version", "deleted_versions", "undeleted_versions", "msg", "error_code"):
+        for key in ("layer_version", "deleted_versions", "undeleted_versions", "copied_permissions", "msg", "error_code"):
             if key in outcome:
                 item[key] = outcome[key]
         item.setdefault("deleted_versions", [])

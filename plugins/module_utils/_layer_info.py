@@ -24,6 +24,7 @@ from ansible_collections.layerwise.aws.plugins.module_utils._layer_errors import
 from ansible_collections.layerwise.aws.plugins.module_utils._layer_facts import layer_version_facts
 from ansible_collections.layerwise.aws.plugins.module_utils._layer_input import parse_layer_arn
 from ansible_collections.layerwise.aws.plugins.module_utils._layer_input import parse_layer_name
+from ansible_collections.layerwise.aws.plugins.module_utils._layer_permission import read_policy
 
 # Lambda's control plane allows about 15 requests per second for most calls in an
 # account; a few more threads than that only buy throttling (which is retried).
@@ -47,35 +48,40 @@ def _api_filters(runtime=None, architecture=None):
 
 
 class LayerVersionReader:
-    def __init__(self, client, include_content_location=False, workers=DETAIL_WORKERS):
+    def __init__(self, client, include_content_location=False, workers=DETAIL_WORKERS, include_policy=False):
         self.client = client
         self.include_content_location = include_content_location
+        self.include_policy = include_policy
         self.workers = workers
 
-    def _facts(self, response):
+    def _read(self, ref):
+        """Facts of one ``(layer_ref, version)``, or None when it does not exist."""
+        layer_ref, number = ref
+        response = get_layer_version(self.client, layer_ref, number)
+        if not response:
+            return None
         facts = layer_version_facts(response)
         if self.include_content_location:
             facts["content_location"] = (response.get("Content") or {}).get("Location")
+        if self.include_policy:
+            facts["policy"] = read_policy(self.client, layer_ref, number)[0]
         return facts
 
     def version(self, layer_ref, version_number):
         """``[facts]`` of one version, or ``[]`` when it does not exist."""
-        response = get_layer_version(self.client, layer_ref, version_number)
-        return [self._facts(response)] if response else []
+        return self.details([(layer_ref, version_number)])
 
     def details(self, refs):
         """Facts of every ``(layer_ref, version)`` in order, read concurrently.
 
         A version deleted between the list and the read is left out.
         """
-        if not refs:
-            return []
-        if len(refs) == 1 or self.workers <= 1:
-            responses = [get_layer_version(self.client, ref, number) for ref, number in refs]
+        if len(refs) <= 1 or self.workers <= 1:
+            items = [self._read(ref) for ref in refs]
         else:
             with ThreadPoolExecutor(max_workers=min(self.workers, len(refs))) as pool:
-                responses = list(pool.map(lambda ref: get_layer_version(self.client, ref[0], ref[1]), refs))
-        return [self._facts(response) for response in responses if response]
+                items = list(pool.map(self._read, refs))
+        return [item for item in items if item]
 
     def versions(self, layer_ref, runtime=None, architecture=None, latest=False):
         """Every version of a layer, newest first (or only the newest), matching the filters."""
@@ -144,7 +150,7 @@ def run_info_module(module):
             layer_ref, client = _layer_ref(module, arn_parts)
         else:
             layer_ref, client = params["layer_name"], aws_client(module, "lambda")
-        reader = LayerVersionReader(client, include_content_location=params["include_content_location"])
+        reader = LayerVersionReader(client, include_content_location=params["include_content_location"], include_policy=params["include_policy"])
         version = arn_parts["version"] if arn_parts and arn_parts["version"] is not None else params["version"]
         if layer_ref is None:
             items = reader.every_layer(**filters)

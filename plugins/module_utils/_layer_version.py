@@ -40,6 +40,9 @@ from ansible_collections.layerwise.aws.plugins.module_utils._layer_source import
 from ansible_collections.layerwise.aws.plugins.module_utils._layer_source import read_local_zip
 from ansible_collections.layerwise.aws.plugins.module_utils._layer_source import sha256_of_file
 from ansible_collections.layerwise.aws.plugins.module_utils._layer_source import sha256_of_s3_object
+from ansible_collections.layerwise.aws.plugins.module_utils._layer_permission import add_statement
+from ansible_collections.layerwise.aws.plugins.module_utils._layer_permission import read_policy
+from ansible_collections.layerwise.aws.plugins.module_utils._layer_permission import statements_of
 from ansible_collections.layerwise.aws.plugins.module_utils._layer_retry import outcome_unknown
 from ansible_collections.layerwise.aws.plugins.module_utils._layer_state import build_desired
 from ansible_collections.layerwise.aws.plugins.module_utils._layer_state import changed_fields
@@ -150,9 +153,11 @@ class LayerVersionManager:
             return self.read_newest(layer_name)
         return layer_version_facts(response)
 
-    def present(self, desired, source, source_code_hash=None, skip_destroy=False):
+    def present(self, desired, source, source_code_hash=None, skip_destroy=False, copy_permissions=False):
         layer_name = desired["layer_name"]
         current = self.read_newest(layer_name)
+        # The statements to carry over: None when not asked to, read only when a publish is due.
+        carried = [] if copy_permissions else None
 
         if source_code_hash:
             desired["code_sha256"] = source_code_hash
@@ -162,15 +167,17 @@ class LayerVersionManager:
             desired["code_sha256"] = source.content_sha256(needed=current is not None)
 
         if not changed_fields(current, desired):
-            return self._result(False, current, current, [])
+            return self._result(False, current, current, [], carried)
 
         source.ensure_exists()
         desired["source_code_size"] = source.size
         superseded = [] if current is None or skip_destroy else [current["version"]]
+        if copy_permissions and current is not None:
+            carried = statements_of(read_policy(self.client, layer_name, current["version"])[0])
 
         if self.check_mode:
             layer_arn = current["layer_arn"] if current else None
-            return self._result(True, current, predicted_layer_version_facts(desired, layer_arn), superseded)
+            return self._result(True, current, predicted_layer_version_facts(desired, layer_arn), superseded, carried)
 
         published = self._publish_once(desired, source, newer_than=current["version"] if current else 0)
         if source_code_hash and published["code_sha256"] != source_code_hash:
@@ -179,14 +186,17 @@ class LayerVersionManager:
                 f" {published['code_sha256']}; every run will publish again until they match"
             )
         published, own_duplicates = self._settle(published)
+        for statement in carried or []:
+            # Before the superseded version is deleted, so a failure leaves its policy to copy again.
+            add_statement(self.client, layer_name, published["version"], statement)
         deleted = list(own_duplicates)
         for version in superseded:
             try:
                 delete_layer_version(self.client, layer_name, version)
             except AnsibleLambdaLayerError as e:
-                raise SupersededNotDeleted(self._result(True, current, published, deleted), version, e)
+                raise SupersededNotDeleted(self._result(True, current, published, deleted, carried), version, e)
             deleted.append(version)
-        return self._result(True, current, published, deleted)
+        return self._result(True, current, published, deleted, carried)
 
     def _publish_once(self, desired, source, newer_than):
         """Publish, and never twice: PublishLayerVersion is not idempotent.
@@ -251,13 +261,20 @@ class LayerVersionManager:
         return request
 
     @staticmethod
-    def _result(changed, before, after, deleted_versions):
-        return {
+    def _result(changed, before, after, deleted_versions, carried=None):
+        result = {
             "changed": changed,
             "layer_version": after,
             "deleted_versions": list(deleted_versions),
             "diff": {"before": diff_view(before), "after": diff_view(after)},
         }
+        if carried is not None:
+            result["copied_permissions"] = [statement["statement_id"] for statement in carried]
+            if carried:
+                # Shown like any other change: the new version gets the superseded version's statements.
+                result["diff"]["before"]["permissions"] = list(carried)
+                result["diff"]["after"]["permissions"] = list(carried)
+        return result
 
     def absent(self, layer_name, version=None, skip_destroy=False):
         if version is not None:
@@ -289,7 +306,7 @@ class LayerTask:
     def run(self, manager):
         params = self.params
         if params["state"] == "present":
-            return manager.present(self.desired, self.source, params["source_code_hash"], params["skip_destroy"])
+            return manager.present(self.desired, self.source, params["source_code_hash"], params["skip_destroy"], params["copy_permissions"])
         return manager.absent(self.layer_name, params["version"], params["skip_destroy"])
 
 

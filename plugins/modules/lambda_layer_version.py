@@ -101,6 +101,15 @@ options:
       - With O(state=absent), delete nothing.
     type: bool
     default: false
+  copy_permissions:
+    description:
+      - When a new version is published, add the superseded version's policy statements (who it is shared with,
+        see M(layerwise.aws.lambda_layer_version_permission)) to the new version, so that sharing survives the new
+        version. Permissions belong to one version in AWS; without this, a new version is shared with nobody.
+      - The statements are read only when a new version is due; check mode and diff mode show them
+        (C(permissions) in the diff) and RV(copied_permissions) lists their ids.
+    type: bool
+    default: false
   version:
     description:
       - Only with O(state=absent), the number of the version to delete. Without it, every version is deleted.
@@ -198,6 +207,12 @@ EXAMPLES = r"""
     region: eu-west-1
     filename: build/shared-utils.zip
 
+- name: Publish a new version that stays shared like the one it replaces
+  layerwise.aws.lambda_layer_version:
+    layer_name: shared-utils
+    filename: build/shared-utils.zip
+    copy_permissions: true
+
 - name: Delete one version of a layer
   layerwise.aws.lambda_layer_version:
     layer_name: shared-utils
@@ -283,6 +298,14 @@ deleted_versions:
   type: list
   elements: int
   sample: [3]
+copied_permissions:
+  description:
+    - With O(copy_permissions=true), the ids of the statements copied from the superseded version to the new one
+      (or that would be, in check mode); empty when no version was published or the superseded one had no policy.
+  returned: when O(copy_permissions=true)
+  type: list
+  elements: str
+  sample: [share-with-prod]
 undeleted_versions:
   description:
     - When a new version was published but the version it supersedes could not be deleted, that version's number.

@@ -61,6 +61,12 @@ options:
       - Off by default, since the URL grants access to the package to whoever holds it.
     type: bool
     default: false
+  include_policy:
+    description:
+      - Add RV(layer_versions[].policy), the version's resource-based policy (who it is shared with), parsed.
+      - Costs one GetLayerVersionPolicy call per version, made with the other reads of that version.
+    type: bool
+    default: false
 notes:
   - Lambda allows about 15 control plane requests per second in an account; throttled reads are retried with
     jittered backoff, so reading hundreds of versions takes some seconds on real AWS.
@@ -111,6 +117,12 @@ EXAMPLES = r"""
 - name: The newest version of every layer in the region
   layerwise.aws.lambda_layer_version_info:
   register: every_layer
+
+- name: See who each version is shared with
+  layerwise.aws.lambda_layer_version_info:
+    layer_name: shared-utils
+    include_policy: true
+  register: shared
 
 - name: Get a download URL for the package
   layerwise.aws.lambda_layer_version_info:
@@ -181,6 +193,20 @@ layer_versions:
       description: The ARN of the signing profile version, if the package was signed.
       type: str
       sample: null
+    policy:
+      description: The version's policy, parsed; V(null) when the version has none.
+      type: dict
+      returned: when O(include_policy=true)
+      sample:
+        Version: "2012-10-17"
+        Id: default
+        Statement:
+          - Sid: share-with-prod
+            Effect: Allow
+            Principal:
+              AWS: arn:aws:iam::210987654321:root
+            Action: lambda:GetLayerVersion
+            Resource: arn:aws:lambda:us-east-1:123456789012:layer:shared-utils:4
     content_location:
       description: A presigned URL to download the package, valid for about ten minutes.
       type: str
@@ -202,6 +228,7 @@ def main():
         compatible_architecture=dict(type="str", choices=["x86_64", "arm64"]),
         latest=dict(type="bool", default=False),
         include_content_location=dict(type="bool", default=False),
+        include_policy=dict(type="bool", default=False),
     )
     module = AnsibleAWSModule(
         argument_spec=argument_spec,

@@ -85,6 +85,11 @@ options:
           - Keep the superseded version (V(present)); delete nothing (V(absent)).
         type: bool
         default: false
+      copy_permissions:
+        description:
+          - Copy the superseded version's policy statements to a new version.
+        type: bool
+        default: false
       version:
         description:
           - Only with O(layers[].state=absent), the version to delete.
@@ -204,6 +209,12 @@ results:
       type: list
       elements: int
       sample: [3]
+    copied_permissions:
+      description: The ids of the statements copied to the new version.
+      type: list
+      elements: str
+      returned: when the item's O(layers[].copy_permissions=true)
+      sample: [share-with-prod]
     undeleted_versions:
       description: The superseded version that could not be deleted after a publish (the item then failed).
       type: list

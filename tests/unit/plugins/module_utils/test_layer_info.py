@@ -33,7 +33,8 @@ def response(version, runtimes=None, architectures=None, layer_arn=ARN):
 
 def params(**overrides):
     values = dict(
-        arn=None, layer_name=None, version=None, compatible_runtime=None, compatible_architecture=None, latest=False, include_content_location=False
+        arn=None, layer_name=None, version=None, compatible_runtime=None, compatible_architecture=None, latest=False, include_content_location=False,
+        include_policy=False,
     )
     values.update(overrides)
     return values
@@ -181,4 +182,4 @@ def test_arguments_that_parse():
 
 def test_return_documentation_matches_the_facts():
     documented = yaml.safe_load(lambda_layer_version_info.RETURN)
-    assert set(documented["layer_versions"]["contains"]) == set(FACT_KEYS) | {"content_location"}
+    assert set(documented["layer_versions"]["contains"]) == set(FACT_KEYS) | {"content_location", "policy"}

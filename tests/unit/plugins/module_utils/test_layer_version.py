@@ -231,3 +231,32 @@ def test_end_to_end_against_moto_in_process(tmp_path):
     assert third["changed"] is True and third["deleted_versions"] == [1]
     versions = [item["Version"] for item in lambda_client.list_layer_versions(LayerName="l1")["LayerVersions"]]
     assert versions == [2]
+
+
+def test_copy_permissions_carries_statements_to_the_new_version(package):
+    import json  # pylint: disable=import-outside-toplevel
+
+    path, _code_sha256 = package
+    statement = {"Sid": "share", "Effect": "Allow", "Principal": "210987654321", "Action": "lambda:GetLayerVersion"}
+    client = mock_client(version_response(7, "old-hash"))
+    client.get_layer_version_policy.return_value = {"Policy": json.dumps({"Statement": [statement]}), "RevisionId": "r"}
+    order = []
+    client.add_layer_version_permission.side_effect = lambda **request: order.append(("add", request["VersionNumber"])) or {}
+    client.delete_layer_version.side_effect = lambda **request: order.append(("delete", request["VersionNumber"]))
+
+    checked = LayerVersionManager(client, check_mode=True).present(build_desired("l1"), LocalZipSource(path), copy_permissions=True)
+    assert checked["copied_permissions"] == ["share"]
+    assert checked["diff"]["after"]["permissions"][0]["principal"] == "210987654321"
+    assert order == []
+
+    result = LayerVersionManager(client).present(build_desired("l1"), LocalZipSource(path), copy_permissions=True)
+    assert result["copied_permissions"] == ["share"]
+    assert order == [("add", 8), ("delete", 7)]  # copied before the superseded version goes
+
+
+def test_copy_permissions_reads_nothing_when_unchanged(package):
+    path, code_sha256 = package
+    client = mock_client(version_response(7, code_sha256))
+    result = LayerVersionManager(client).present(build_desired("l1"), LocalZipSource(path), copy_permissions=True)
+    assert result["changed"] is False and result["copied_permissions"] == []
+    client.get_layer_version_policy.assert_not_called()

@@ -1,0 +1,256 @@
+# -*- coding: utf-8 -*-
+
+# Copyright: Contributors to the layerwise.aws collection
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+"""Layer version permissions: policies read, statements compared, added, removed, copied.
+
+PRIVATE to the collection: not a public API, may change without notice.
+
+A statement is compared in a normal form, whichever way the endpoint spells it:
+AWS writes an account as ``{"AWS": "arn:aws:iam::ACCOUNT:root"}`` and an
+organization as a ``aws:PrincipalOrgID`` condition; some endpoints (moto) keep
+the plain account id and an ``OrganizationId`` key.
+"""
+
+import json
+import re
+
+from ansible_collections.layerwise.aws.plugins.module_utils._layer_api import AnsibleLambdaLayerError
+from ansible_collections.layerwise.aws.plugins.module_utils._layer_api import add_layer_version_permission
+from ansible_collections.layerwise.aws.plugins.module_utils._layer_api import aws_client
+from ansible_collections.layerwise.aws.plugins.module_utils._layer_api import get_caller_account_id
+from ansible_collections.layerwise.aws.plugins.module_utils._layer_api import get_layer_version
+from ansible_collections.layerwise.aws.plugins.module_utils._layer_api import get_layer_version_policy
+from ansible_collections.layerwise.aws.plugins.module_utils._layer_api import remove_layer_version_permission
+from ansible_collections.layerwise.aws.plugins.module_utils._layer_errors import LayerInputError
+from ansible_collections.layerwise.aws.plugins.module_utils._layer_input import check_layer_arn_location
+from ansible_collections.layerwise.aws.plugins.module_utils._layer_input import parse_layer_arn
+from ansible_collections.layerwise.aws.plugins.module_utils._layer_input import parse_layer_name
+from ansible_collections.layerwise.aws.plugins.module_utils._layer_retry import failure_kind
+from ansible_collections.layerwise.aws.plugins.module_utils._layer_retry import outcome_unknown
+
+DEFAULT_ACTION = "lambda:GetLayerVersion"
+_ACCOUNT = re.compile(r"^\d{12}$")
+_ACCOUNT_ROOT = re.compile(r"^arn:aws[a-zA-Z-]*:iam::(\d{12}):root$")
+_ORGANIZATION = re.compile(r"^o-[a-z0-9]{10,32}$")
+_STATEMENT_ID = re.compile(r"^([a-zA-Z0-9-_]+)$")
+
+
+def check_permission_options(statement_id, principal, organization_id, state):
+    """The permission options that the argument spec cannot check; messages name the option."""
+    if not _STATEMENT_ID.match(statement_id or "") or len(statement_id) > 100:
+        raise LayerInputError(f"statement_id: {statement_id!r} must be 1 to 100 of a-z, A-Z, 0-9, '-' and '_'")
+    if state == "absent":
+        return
+    if principal is None:
+        raise LayerInputError("principal: required with state=present (an account id, or '*' for everyone)")
+    if principal != "*" and not _ACCOUNT.match(principal) and not _ACCOUNT_ROOT.match(principal):
+        raise LayerInputError(f"principal: {principal!r} is not an AWS account id (12 digits), an account root ARN, or '*'")
+    if organization_id is not None:
+        if principal != "*":
+            raise LayerInputError("organization_id: only valid with principal='*' (it limits everyone to the organization's accounts)")
+        if not _ORGANIZATION.match(organization_id):
+            raise LayerInputError(f"organization_id: {organization_id!r} is not an organization id (o- and 10 to 32 of a-z, 0-9)")
+
+
+def _principal_of(statement):
+    principal = statement.get("Principal")
+    if isinstance(principal, dict):
+        principal = principal.get("AWS")
+    if isinstance(principal, list) and len(principal) == 1:
+        principal = principal[0]
+    if isinstance(principal, str):
+        match = _ACCOUNT_ROOT.match(principal)
+        if match:
+            return match.group(1)
+    return principal
+
+
+def _organization_of(statement):
+    condition = (statement.get("Condition") or {}).get("StringEquals") or {}
+    return condition.get("aws:PrincipalOrgID") or statement.get("OrganizationId")
+
+
+def normalise_statement(statement):
+    """A statement of a layer version policy as the module's options spell it."""
+    action = statement.get("Action")
+    if isinstance(action, list) and len(action) == 1:
+        action = action[0]
+    return {
+        "statement_id": statement.get("Sid"),
+        "action": action,
+        "principal": _principal_of(statement),
+        "organization_id": _organization_of(statement),
+    }
+
+
+def desired_statement(statement_id, action, principal, organization_id):
+    match = _ACCOUNT_ROOT.match(principal or "")
+    return {"statement_id": statement_id, "action": action, "principal": match.group(1) if match else principal, "organization_id": organization_id}
+
+
+def read_policy(client, layer_name, version):
+    """``(policy dict or None, revision id or None)``."""
+    response = get_layer_version_policy(client, layer_name, version)
+    if not response:
+        return None, None
+    return json.loads(response["Policy"]), response.get("RevisionId")
+
+
+def statements_of(policy):
+    return [normalise_statement(statement) for statement in (policy or {}).get("Statement", [])]
+
+
+def find_statement(policy, statement_id):
+    for statement in statements_of(policy):
+        if statement["statement_id"] == statement_id:
+            return statement
+    return None
+
+
+def _add_request(layer_name, version, statement, revision_id=None):
+    request = {
+        "LayerName": layer_name,
+        "VersionNumber": version,
+        "StatementId": statement["statement_id"],
+        "Action": statement["action"],
+        "Principal": statement["principal"],
+    }
+    if statement.get("organization_id"):
+        request["OrganizationId"] = statement["organization_id"]
+    if revision_id:
+        request["RevisionId"] = revision_id
+    return request
+
+
+def add_statement(client, layer_name, version, statement, revision_id=None):
+    """Add one statement.
+
+    When the answer is lost, or the id is taken already (another run copying the
+    same statements), the policy is read: the same statement there is success.
+    """
+    try:
+        add_layer_version_permission(client, **_add_request(layer_name, version, statement, revision_id))
+    except AnsibleLambdaLayerError as e:
+        if not (outcome_unknown(e.exception) or failure_kind(e.exception) == "ResourceConflictException"):
+            raise
+        policy, _revision = read_policy(client, layer_name, version)
+        if find_statement(policy, statement["statement_id"]) != statement:
+            raise
+
+
+def remove_statement(client, layer_name, version, statement_id, revision_id=None):
+    """Remove one statement, only from the policy revision that was read (no lost update)."""
+    request = {"LayerName": layer_name, "VersionNumber": version, "StatementId": statement_id}
+    if revision_id:
+        request["RevisionId"] = revision_id
+    try:
+        remove_layer_version_permission(client, **request)
+    except AnsibleLambdaLayerError as e:
+        if not (revision_id and failure_kind(e.exception) == "PreconditionFailedException"):
+            raise
+        # AWS says the policy changed since it was read. Some endpoints (moto 5.x reads
+        # the RevisionId query parameter as a list) refuse even the current revision:
+        # when the policy still has the revision that was read, nobody changed it, and
+        # the removal is sent without it; otherwise the refusal stands.
+        if read_policy(client, layer_name, version)[1] != revision_id:
+            raise
+        request.pop("RevisionId")
+        remove_layer_version_permission(client, **request)
+
+
+class PermissionManager:
+    """One statement of one layer version's policy, present or absent; check mode predicts."""
+
+    def __init__(self, client, check_mode=False):
+        self.client = client
+        self.check_mode = check_mode
+
+    def present(self, layer_name, version, desired):
+        policy, revision_id = read_policy(self.client, layer_name, version)
+        current = find_statement(policy, desired["statement_id"])
+        if current == desired:
+            return self._result(False, current, current, policy, revision_id)
+        if self.check_mode:
+            return self._result(True, current, desired, policy, revision_id)
+        if current is not None:
+            # Replace: remove, then add; the revision id makes a concurrent change fail instead of being lost.
+            remove_statement(self.client, layer_name, version, desired["statement_id"], revision_id)
+            revision_id = None
+        add_statement(self.client, layer_name, version, desired, revision_id)
+        policy, revision_id = read_policy(self.client, layer_name, version)
+        return self._result(True, current, find_statement(policy, desired["statement_id"]), policy, revision_id)
+
+    def absent(self, layer_name, version, statement_id, skip_destroy=False):
+        policy, revision_id = read_policy(self.client, layer_name, version)
+        current = find_statement(policy, statement_id)
+        if current is None or skip_destroy:
+            return self._result(False, current, current, policy, revision_id)
+        if self.check_mode:
+            return self._result(True, current, None, policy, revision_id)
+        remove_statement(self.client, layer_name, version, statement_id, revision_id)
+        policy, revision_id = read_policy(self.client, layer_name, version)
+        return self._result(True, current, None, policy, revision_id)
+
+    @staticmethod
+    def _result(changed, before, after, policy, revision_id):
+        return {
+            "changed": changed,
+            "statement": after,
+            "policy": policy,
+            "revision_id": revision_id,
+            "diff": {"before": before or {}, "after": after or {}},
+        }
+
+
+def copy_statements(client, layer_name, from_version, to_version):
+    """Add every statement of ``from_version``'s policy to ``to_version``; return the statement ids copied."""
+    policy, _revision = read_policy(client, layer_name, from_version)
+    copied = []
+    for statement in statements_of(policy):
+        add_statement(client, layer_name, to_version, statement)
+        copied.append(statement["statement_id"])
+    return copied
+
+
+def _target_version(module):
+    """``(layer name, version, arn parts)`` from ``arn`` or ``layer_name`` and ``version``."""
+    params = module.params
+    if params["arn"] is not None:
+        parts = parse_layer_arn(params["arn"])
+        if parts is None or parts["version"] is None:
+            raise LayerInputError(f"arn: {params['arn']!r} is not a layer version ARN (arn:aws:lambda:REGION:ACCOUNT:layer:NAME:VERSION)")
+        return parts["layer_name"], parts["version"], parts, "arn"
+    layer_name, parts = parse_layer_name(params["layer_name"])
+    if params["version"] < 1:
+        raise LayerInputError(f"version: {params['version']} is not a layer version number (they start at 1)")
+    return layer_name, params["version"], parts, "version"
+
+
+def run_permission_module(module):
+    """Run ``lambda_layer_version_permission`` for an AnsibleAWSModule and exit."""
+    params = module.params
+    try:
+        layer_name, version, arn_parts, version_option = _target_version(module)
+        check_permission_options(params["statement_id"], params["principal"], params["organization_id"], params["state"])
+        client = aws_client(module, "lambda")
+        if arn_parts is not None:
+            option = "arn" if version_option == "arn" else "layer_name"
+            check_layer_arn_location(arn_parts, module.region, get_caller_account_id(aws_client(module, "sts")), option=option)
+        if get_layer_version(client, layer_name, version) is None:
+            raise LayerInputError(f"{version_option}: version {version} of layer {layer_name} does not exist")
+        manager = PermissionManager(client, check_mode=module.check_mode)
+        if params["state"] == "present":
+            desired = desired_statement(params["statement_id"], params["action"], params["principal"], params["organization_id"])
+            result = manager.present(layer_name, version, desired)
+        else:
+            result = manager.absent(layer_name, version, params["statement_id"], params["skip_destroy"])
+    except LayerInputError as e:
+        module.fail_json(msg=str(e))
+    except AnsibleLambdaLayerError as e:
+        module.fail_json_aws_error(e)
+    diff = result.pop("diff")
+    if module._diff:
+        result["diff"] = diff
+    module.exit_json(layer_name=layer_name, version=version, **result)
