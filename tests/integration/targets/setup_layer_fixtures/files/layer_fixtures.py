@@ -6,6 +6,7 @@
     layer_fixtures.py files DIR                      zips and bad packages, as JSON
     layer_fixtures.py s3-put BUCKET KEY FILE [--sha256]   upload, print HeadObject's checksum
     layer_fixtures.py cleanup PREFIX [BUCKET]        delete every layer named PREFIX* and the bucket
+    layer_fixtures.py policy LAYER VERSION           the version's policy statements, by Sid (JSON; {} when none)
 
 Nothing is committed: every package is made here, in DIR. AWS is reached with
 the credentials, region and endpoint in the environment (AWS_ACCESS_KEY_ID,
@@ -149,6 +150,16 @@ def cleanup(prefix, bucket):
     return {"deleted_layer_versions": deleted}
 
 
+def policy(layer, version):
+    lambda_client = client("lambda")
+    try:
+        response = lambda_client.get_layer_version_policy(LayerName=layer, VersionNumber=int(version))
+    except lambda_client.exceptions.ResourceNotFoundException:
+        return {"statements": {}}
+    statements = json.loads(response["Policy"]).get("Statement", [])
+    return {"statements": {statement["Sid"]: statement for statement in statements}}
+
+
 def drop_empty_environment():
     """An unset value reaches here as an empty string; boto3 must not see it."""
     for name in ("AWS_SESSION_TOKEN", "AWS_ENDPOINT_URL"):
@@ -167,6 +178,9 @@ def main():
     put.add_argument("key")
     put.add_argument("path")
     put.add_argument("--sha256", action="store_true", help="store the object with a SHA-256 checksum")
+    read_policy = commands.add_parser("policy")
+    read_policy.add_argument("layer")
+    read_policy.add_argument("version")
     clean = commands.add_parser("cleanup")
     clean.add_argument("prefix")
     clean.add_argument("bucket", nargs="?")
@@ -176,6 +190,8 @@ def main():
         result = {"files": make_files(args.directory), "known_runtimes": known_runtimes()}
     elif args.command == "s3-put":
         result = s3_put(args.bucket, args.key, args.path, args.sha256)
+    elif args.command == "policy":
+        result = policy(args.layer, args.version)
     else:
         result = cleanup(args.prefix, args.bucket)
     json.dump(result, sys.stdout)
