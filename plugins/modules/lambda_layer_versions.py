@@ -7,7 +7,7 @@
 DOCUMENTATION = r"""
 ---
 module: lambda_layer_versions
-version_added: "0.1.0"
+version_added: "1.0.0"
 short_description: Manage many AWS Lambda layer versions in one task, concurrently
 description:
   - Manages a list of Lambda layers in one module run. Each item of O(layers) takes the options of
