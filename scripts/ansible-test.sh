@@ -69,30 +69,60 @@ case "$command" in
         state_dir=$CACHE/test-aws
         endpoint=$("$venv/bin/python" "$root/scripts/local_aws.py" start --state-dir "$state_dir")
         trap '"$venv/bin/python" "$root/scripts/local_aws.py" stop --state-dir "$state_dir"' EXIT
-        # Every key of [default] becomes a variable of the targets; dummy credentials only.
+        # Every key of [default] becomes a variable of the targets. The credentials are dummies
+        # (the local endpoint takes any), distinctive so that a leak can be found below.
+        access_key=AKIALAYERWISETEST0001
+        secret_key=layerwise-secret-key-never-printed-0123456789
+        session_token=layerwise-session-token-never-printed-9876543210
         cat > tests/integration/cloud-config-aws.ini <<INI
 [default]
-aws_access_key = testing
-aws_secret_key = testing
-security_token =
+aws_access_key = $access_key
+aws_secret_key = $secret_key
+security_token = $session_token
 aws_region = us-east-1
 aws_endpoint_url = $endpoint
 INI
-        "$core_venv/bin/ansible-test" integration --venv --python "$test_python" --color no --requirements "$@" 2>&1 | tee "$CACHE/integration.log"
-        status=${PIPESTATUS[0]}
+        log=$CACHE/integration.log
+        # -vvv: every task's result, with its module arguments, goes to the log; the console
+        # gets the outline (targets, failures, recaps) and the log's end when something failed.
+        set +e
+        "$core_venv/bin/ansible-test" integration --venv --python "$test_python" --color no --requirements -vvv "$@" > "$log" 2>&1
+        status=$?
+        set -e
+        grep -E "^(Running .* integration test role|PLAY RECAP|testhost +:|fatal:|FATAL|ERROR|NOTICE)" "$log" || true
+        if [ "$status" -ne 0 ]; then
+            echo "----- last 150 lines of $log -----"
+            tail -n 150 "$log"
+        fi
         # Without a usable cloud config ansible-test skips cloud targets and exits 0: make sure
-        # that every target asked for (all, without arguments) really ran.
+        # that every target asked for (all, without arguments) really ran. setup_* targets are
+        # only dependencies of the others.
         if [ "$status" -eq 0 ]; then
             for target_dir in tests/integration/targets/*/; do
                 target=$(basename "$target_dir")
+                case "$target" in setup_*|prepare_*) continue ;; esac
                 if [ "$#" -gt 0 ] && [[ " $* " != *" $target "* ]]; then
                     continue
                 fi
-                if ! grep -q "Running $target integration test role" "$CACHE/integration.log"; then
+                if ! grep -q "Running $target integration test role" "$log"; then
                     echo "integration: target $target did not run" >&2
                     status=1
                 fi
             done
+        fi
+        # No secret may appear in any output or result: the log holds every task's result and
+        # module arguments; tests/output holds what ansible-test kept. The cloud config itself,
+        # which must hold them, is the only file allowed to. The access key id is not a secret
+        # (amazon.aws declares access_key no_log=False, so it shows in -vvv module arguments,
+        # as ansible-test's own -vvv output shows the test variables); it is counted, not banned.
+        leaks=$(grep -rlF -e "$secret_key" -e "$session_token" "$log" tests/output 2>/dev/null | grep -v "/cloud-config-aws" || true)
+        if [ -n "$leaks" ]; then
+            echo "integration: the secret key or session token appears in:" >&2
+            echo "$leaks" >&2
+            status=1
+        else
+            echo "integration: no secret key or session token in $(wc -l < "$log") lines of -vvv output or in tests/output" \
+                "(the access key id appears $(grep -cF "$access_key" "$log") times)"
         fi
         exit "$status"
         ;;
