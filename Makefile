@@ -1,7 +1,7 @@
 # Two commands do everything on a fresh machine (Python 3.11+, PyPI reachable, no Galaxy needed):
 #   make demo   publish a layer against a local AWS endpoint, again unchanged, then a check-mode diff
 #   make test   sanity, unit and integration tests (the command CI runs)
-.PHONY: demo test setup sanity units integration lint clean
+.PHONY: demo test setup sanity units integration lint docs release bench clean
 
 demo:
 	bash scripts/demo.sh
@@ -23,6 +23,15 @@ integration:
 
 lint:
 	bash scripts/lint.sh
+
+docs:
+	bash scripts/docs-site.sh
+
+release:
+	bash scripts/changelog.sh release
+
+bench:
+	bash benchmarks/run.sh
 
 clean:
 	rm -rf .venv .cache tests/output

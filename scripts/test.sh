@@ -38,6 +38,12 @@ step "execution environment (ansible-builder create + introspection)" bash scrip
 step "AWX-style jobs through ansible-runner" bash scripts/awx-runner-test.sh
 step "ansible-doc renders every module" render_docs
 step "ansible-lint (production) on examples and integration targets" bash scripts/lint.sh
+step "ansible-test sanity (ansible-core 2.21, Python 3.12)" env ANSIBLE_TEST_CORE=2.21 bash scripts/ansible-test.sh sanity
+step "ansible-test units (ansible-core 2.21, Python 3.12)" env ANSIBLE_TEST_CORE=2.21 bash scripts/ansible-test.sh units
+step "antsibull-docs lint and HTML docs site" bash scripts/docs-site.sh
+step "antsibull-changelog lint" bash scripts/changelog.sh
+step "build the tarball, install it, run it" bash scripts/build-install-test.sh
+step "galaxy-importer on the tarball" bash scripts/galaxy-importer.sh
 
 printf '\n===== summary =====\n'
 for name in "${passed[@]}"; do echo "passed: $name"; done
