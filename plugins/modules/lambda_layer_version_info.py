@@ -74,17 +74,8 @@ seealso:
   - module: layerwise.aws.lambda_layer_version
   - module: amazon.aws.lambda_layer_info
     description: Lists layer versions without their content hash and size.
-attributes:
-  check_mode:
-    support: full
-    description: Can run in check_mode and return changed status prediction without modifying target.
-  diff_mode:
-    support: none
-    description: Reads only; there is nothing to show a diff of.
-  idempotent:
-    support: full
-    description: Never changes anything.
 extends_documentation_fragment:
+  - layerwise.aws._attributes.INFO_MODULE
   - amazon.aws.common.modules
   - amazon.aws.region.modules
   - amazon.aws.boto3

@@ -76,17 +76,8 @@ seealso:
   - name: Terraform aws_lambda_layer_version_permission
     description: The Terraform resource this module follows.
     link: https://registry.terraform.io/providers/hashicorp/aws/latest/docs/resources/lambda_layer_version_permission
-attributes:
-  check_mode:
-    support: full
-    description: Can run in check_mode and return changed status prediction without modifying target.
-  diff_mode:
-    support: full
-    description: Shows the statement before and after.
-  idempotent:
-    support: full
-    description: When run twice in a row outside check mode, with the same arguments, the second invocation indicates no change.
 extends_documentation_fragment:
+  - layerwise.aws._attributes
   - amazon.aws.common.modules
   - amazon.aws.region.modules
   - amazon.aws.boto3

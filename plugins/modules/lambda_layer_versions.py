@@ -106,17 +106,8 @@ notes:
 seealso:
   - module: layerwise.aws.lambda_layer_version
     description: The same for one layer, with the full description of every option.
-attributes:
-  check_mode:
-    support: full
-    description: Can run in check_mode and return changed status prediction without modifying target.
-  diff_mode:
-    support: full
-    description: Returns one diff per layer, headed by the layer's name.
-  idempotent:
-    support: full
-    description: When run twice in a row outside check mode, with the same arguments, the second invocation indicates no change.
 extends_documentation_fragment:
+  - layerwise.aws._attributes
   - amazon.aws.common.modules
   - amazon.aws.region.modules
   - amazon.aws.boto3

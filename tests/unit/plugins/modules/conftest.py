@@ -3,8 +3,10 @@
 
 import contextlib
 import json
+from unittest.mock import MagicMock
 from unittest.mock import patch
 
+import boto3
 import pytest
 
 try:
@@ -52,3 +54,26 @@ def run_module():
         return exit_info.value.result
 
     return run
+
+
+class RecordingClients(dict):
+    """The clients a module asked for, by service; every call on them is recorded."""
+
+    def calls(self):
+        return [call for client in self.values() for call in client.method_calls if call[0] != "meta"]
+
+
+@pytest.fixture
+def aws_clients():
+    """Mock clients in place of AnsibleAWSModule.client(), with the real Lambda model (runtimes, limits)."""
+    model = boto3.client("lambda", region_name="us-east-1", aws_access_key_id="x", aws_secret_access_key="x").meta
+    clients = RecordingClients()
+
+    def client(_module, service, **_kwargs):
+        if service not in clients:
+            clients[service] = MagicMock(name=service)
+            clients[service].meta = model
+        return clients[service]
+
+    with patch("ansible_collections.amazon.aws.plugins.module_utils.modules.AnsibleAWSModule.client", client):
+        yield clients

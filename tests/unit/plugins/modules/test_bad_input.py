@@ -11,7 +11,6 @@ import os
 import sys
 import zipfile
 from unittest.mock import MagicMock
-from unittest.mock import patch
 
 import boto3
 import pytest
@@ -21,21 +20,6 @@ from ansible_collections.layerwise.aws.plugins.modules import lambda_layer_versi
 from ansible_collections.layerwise.aws.plugins.modules import lambda_layer_versions
 
 CONNECTION = {"region": "us-east-1", "access_key": "testing", "secret_key": "testing"}
-
-
-@pytest.fixture
-def aws_clients():
-    model = boto3.client("lambda", region_name="us-east-1", aws_access_key_id="x", aws_secret_access_key="x").meta
-    clients = {}
-
-    def client(_module, service, **_kwargs):
-        if service not in clients:
-            clients[service] = MagicMock(name=service)
-            clients[service].meta = model
-        return clients[service]
-
-    with patch("ansible_collections.amazon.aws.plugins.module_utils.modules.AnsibleAWSModule.client", client):
-        yield clients
 
 
 @pytest.fixture
@@ -153,7 +137,7 @@ def test_lambda_layer_version_bad_input(run_module, aws_clients, paths, args, op
     else:
         assert option in result["msg"]
         assert words in result["msg"]
-    assert [call for client in aws_clients.values() for call in client.method_calls] == []
+    assert aws_clients.calls() == []
 
 
 def test_a_good_package_behind_a_unicode_symlinked_path_is_accepted(run_module, aws_clients, paths, tmp_path):
@@ -188,7 +172,7 @@ def test_lambda_layer_version_info_bad_input(run_module, aws_clients, args, opti
     assert result.get("failed") is True, result
     assert option in result["msg"]
     assert words in result["msg"]
-    assert [call for client in aws_clients.values() for call in client.method_calls] == []
+    assert aws_clients.calls() == []
 
 
 BULK_CASES = [
@@ -213,4 +197,4 @@ def test_lambda_layer_versions_bad_input(run_module, aws_clients, paths, args, o
     assert result.get("failed") is True, result
     assert option in result["msg"]
     assert words in result["msg"]
-    assert [call for client in aws_clients.values() for call in client.method_calls] == []
+    assert aws_clients.calls() == []

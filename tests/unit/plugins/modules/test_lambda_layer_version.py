@@ -3,7 +3,6 @@
 
 import zipfile
 from unittest.mock import MagicMock
-from unittest.mock import patch
 
 import boto3
 import pytest
@@ -20,26 +19,6 @@ def good_zip(tmp_path):
     with zipfile.ZipFile(path, "w") as archive:
         archive.writestr("python/mod.py", "x = 1\n")
     return str(path)
-
-
-@pytest.fixture
-def aws_clients():
-    """Clients that record every call; a real model so runtime checks read botocore's list."""
-    model = boto3.client("lambda", region_name="us-east-1", aws_access_key_id="x", aws_secret_access_key="x").meta
-    clients = {}
-
-    def client(_module, service, **_kwargs):
-        if service not in clients:
-            clients[service] = MagicMock(name=service)
-            clients[service].meta = model
-        return clients[service]
-
-    with patch("ansible_collections.amazon.aws.plugins.module_utils.modules.AnsibleAWSModule.client", client):
-        yield clients
-
-
-def aws_calls(clients):
-    return [call for client in clients.values() for call in client.method_calls if call[0] != "meta"]
 
 
 @pytest.mark.parametrize(
@@ -72,7 +51,7 @@ def test_bad_input_fails_naming_the_option_before_any_aws_call(run_module, aws_c
     assert result["failed"] is True
     assert option in result["msg"]
     assert words in result["msg"]
-    assert aws_calls(aws_clients) == []
+    assert aws_clients.calls() == []
 
 
 def test_foreign_account_arn_fails_after_one_sts_read_and_no_write(run_module, aws_clients, good_zip):
@@ -105,7 +84,7 @@ def test_bulk_module_checks_every_item_before_any_aws_call(run_module, aws_clien
     result = run_module(lambda_layer_versions.main, dict(CONNECTION, layers=layers))
     assert result["failed"] is True
     assert result["msg"].startswith("layers[1] (two): filename: /nonexistent.zip does not exist")
-    assert aws_calls(aws_clients) == []
+    assert aws_clients.calls() == []
 
 
 def test_bulk_module_refuses_a_layer_given_twice(run_module, aws_clients, good_zip):
@@ -115,7 +94,7 @@ def test_bulk_module_refuses_a_layer_given_twice(run_module, aws_clients, good_z
     result = run_module(lambda_layer_versions.main, dict(CONNECTION, layers=layers))
     assert result["failed"] is True
     assert "layer one is also given in layers[0]" in result["msg"]
-    assert aws_calls(aws_clients) == []
+    assert aws_clients.calls() == []
 
 
 def test_bulk_module_checks_max_concurrency(run_module, aws_clients, good_zip):
@@ -124,4 +103,4 @@ def test_bulk_module_checks_max_concurrency(run_module, aws_clients, good_zip):
     result = run_module(lambda_layer_versions.main, dict(CONNECTION, layers=[{"layer_name": "one", "filename": good_zip}], max_concurrency=0))
     assert result["failed"] is True
     assert result["msg"].startswith("max_concurrency: 0 is not between 1 and 64")
-    assert aws_calls(aws_clients) == []
+    assert aws_clients.calls() == []

@@ -4,6 +4,8 @@
 """Run-time fixtures of the integration targets (set up by setup_layer_fixtures).
 
     layer_fixtures.py files DIR                      zips and bad packages, as JSON
+    layer_fixtures.py zips DIR NAME...               one small zip per NAME, as JSON
+    layer_fixtures.py publish-many LAYER COUNT       publish COUNT versions, each with other content
     layer_fixtures.py s3-put BUCKET KEY FILE [--sha256]   upload, print HeadObject's checksum
     layer_fixtures.py cleanup PREFIX [BUCKET]        delete every layer named PREFIX* and the bucket
     layer_fixtures.py policy LAYER VERSION           the version's policy statements, by Sid (JSON; {} when none)
@@ -17,6 +19,7 @@ so they appear neither in argv nor in the task's log.
 import argparse
 import base64
 import hashlib
+import io
 import json
 import os
 import sys
@@ -38,12 +41,44 @@ def describe(path):
     return {"path": path, "sha256": b64_sha256(path), "size": os.path.getsize(path)}
 
 
-def write_zip(path, marker):
-    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as archive:
+def zip_bytes(marker):
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
         # A fixed date keeps a package's hash the same from run to run.
         entry = zipfile.ZipInfo("python/layer_marker.py", date_time=(2024, 1, 1, 0, 0, 0))
         archive.writestr(entry, f"MARKER = {marker!r}\n")
+    return buffer.getvalue()
+
+
+def write_zip(path, marker):
+    with open(path, "wb") as package:
+        package.write(zip_bytes(marker))
     return describe(path)
+
+
+def make_zips(directory, names):
+    os.makedirs(directory, exist_ok=True)
+    return {name: write_zip(os.path.join(directory, f"{name}.zip"), name) for name in names}
+
+
+def publish_many(layer, count):
+    """Publish COUNT versions of LAYER, each with other content, straight through boto3."""
+    lambda_client = client("lambda")
+    published = []
+    for number in range(count):
+        data = zip_bytes(f"{layer}-{number}")
+        response = lambda_client.publish_layer_version(
+            LayerName=layer, Description=f"Package {number}", Content={"ZipFile": data}, CompatibleRuntimes=["python3.12"]
+        )
+        published.append(
+            {
+                "version": response["Version"],
+                "arn": response["LayerVersionArn"],
+                "code_sha256": response["Content"]["CodeSha256"],
+                "sha256": base64.b64encode(hashlib.sha256(data).digest()).decode("ascii"),
+            }
+        )
+    return published
 
 
 def write_oversize_zip(path):
@@ -178,6 +213,12 @@ def main():
     put.add_argument("key")
     put.add_argument("path")
     put.add_argument("--sha256", action="store_true", help="store the object with a SHA-256 checksum")
+    zips = commands.add_parser("zips")
+    zips.add_argument("directory")
+    zips.add_argument("names", nargs="+")
+    many = commands.add_parser("publish-many")
+    many.add_argument("layer")
+    many.add_argument("count", type=int)
     read_policy = commands.add_parser("policy")
     read_policy.add_argument("layer")
     read_policy.add_argument("version")
@@ -190,6 +231,10 @@ def main():
         result = {"files": make_files(args.directory), "known_runtimes": known_runtimes()}
     elif args.command == "s3-put":
         result = s3_put(args.bucket, args.key, args.path, args.sha256)
+    elif args.command == "zips":
+        result = make_zips(args.directory, args.names)
+    elif args.command == "publish-many":
+        result = publish_many(args.layer, args.count)
     elif args.command == "policy":
         result = policy(args.layer, args.version)
     else:
