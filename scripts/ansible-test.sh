@@ -89,7 +89,7 @@ INI
         "$core_venv/bin/ansible-test" integration --venv --python "$test_python" --color no --requirements -vvv "$@" > "$log" 2>&1
         status=$?
         set -e
-        grep -E "^(Running .* integration test role|PLAY RECAP|testhost +:|fatal:|FATAL|ERROR|NOTICE)" "$log" || true
+        grep -E "^(Running .* integration test role|PLAY RECAP|testhost +:|FATAL|NOTICE)" "$log" || true
         if [ "$status" -ne 0 ]; then
             echo "----- last 150 lines of $log -----"
             tail -n 150 "$log"

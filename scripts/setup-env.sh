@@ -69,7 +69,9 @@ for path in sys.stdin.buffer.read().decode().split("\0"):
         os.makedirs(os.path.dirname(target), exist_ok=True)
         shutil.copy2(path, target)
 ' "$ours"
-# The copy lies inside this checkout's ignored .cache/; a repository of its own makes
-# ansible-test list its files (with our .gitignore) instead of finding none.
+# Both collections lie inside this checkout's ignored .cache/, where tools that list files
+# through git (ansible-test, antsibull-docs' collection copier) would find none: a
+# repository of its own each makes them list the files (ours with our .gitignore).
 git -C "$ours" init --quiet
+[ -d "$amazon_aws/.git" ] || git -C "$amazon_aws" init --quiet
 log "ready: $VENV, $COLLECTIONS"
