@@ -9,6 +9,8 @@ set -euo pipefail
 
 # shellcheck source=scripts/common.sh
 . "$(dirname "$0")/common.sh"
+# shellcheck source=scripts/tool-venv.sh
+. "$(dirname "$0")/tool-venv.sh"
 cd "$root"
 
 log() { printf '[awx-runner-test] %s\n' "$*" >&2; }
@@ -22,17 +24,9 @@ bash scripts/setup-env.sh
 # What an execution environment holds (ansible-core, ansible-runner, boto3), plus pytest,
 # in a virtualenv of its own, made again only when these requirements change.
 awx_venv=$CACHE/awx-venv
-awx_requirements="ansible-core>=2.17,<2.20 ansible-runner>=2.4,<2.5 boto3>=1.34.0 botocore>=1.34.0 pytest>=8"
 export PIP_CACHE_DIR=$CACHE/pip
-if [ "$(cat "$awx_venv/.stamp" 2>/dev/null)" != "$awx_requirements" ]; then
-    log "creating $awx_venv ($awx_requirements)"
-    rm -rf "$awx_venv"
-    "$VENV/bin/python" -m venv "$awx_venv"
-    # shellcheck disable=SC2086
-    "$awx_venv/bin/python" -m pip install --quiet $awx_requirements \
-        2> >(grep -v "^WARNING: Location '.*' is ignored" >&2)
-    echo "$awx_requirements" > "$awx_venv/.stamp"
-fi
+tool_venv "$awx_venv" "$VENV/bin/python" \
+    "ansible-core>=2.17,<2.20" "ansible-runner>=2.4,<2.5" "boto3>=1.34.0" "botocore>=1.34.0" "pytest>=8"
 log "$("$awx_venv/bin/python" -c 'from importlib.metadata import version as v; print(", ".join(f"{p} {v(p)}" for p in ("ansible-runner", "ansible-core", "boto3")))')"
 
 state_dir=$CACHE/awx-aws

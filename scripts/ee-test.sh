@@ -13,6 +13,8 @@ set -euo pipefail
 
 # shellcheck source=scripts/common.sh
 . "$(dirname "$0")/common.sh"
+# shellcheck source=scripts/tool-venv.sh
+. "$(dirname "$0")/tool-venv.sh"
 cd "$root"
 
 log() { printf '[ee-test] %s\n' "$*" >&2; }
@@ -31,17 +33,8 @@ bash scripts/setup-env.sh
 
 # ansible-builder in a virtualenv of its own, made again only when its requirements change.
 builder_venv=$CACHE/ee-venv
-builder_requirements="ansible-builder>=3.1,<4"
 export PIP_CACHE_DIR=$CACHE/pip
-if [ "$(cat "$builder_venv/.stamp" 2>/dev/null)" != "$builder_requirements" ]; then
-    log "creating $builder_venv ($builder_requirements)"
-    rm -rf "$builder_venv"
-    "$VENV/bin/python" -m venv "$builder_venv"
-    # shellcheck disable=SC2086
-    "$builder_venv/bin/python" -m pip install --quiet $builder_requirements \
-        2> >(grep -v "^WARNING: Location '.*' is ignored" >&2)
-    echo "$builder_requirements" > "$builder_venv/.stamp"
-fi
+tool_venv "$builder_venv" "$VENV/bin/python" "ansible-builder>=3.1,<4"
 log "ansible-builder $("$builder_venv/bin/ansible-builder" --version)"
 
 work=$CACHE/ee-test
