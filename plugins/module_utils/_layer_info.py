@@ -22,6 +22,7 @@ from ansible_collections.layerwise.aws.plugins.module_utils._layer_api import li
 from ansible_collections.layerwise.aws.plugins.module_utils._layer_api import list_layers
 from ansible_collections.layerwise.aws.plugins.module_utils._layer_errors import LayerInputError
 from ansible_collections.layerwise.aws.plugins.module_utils._layer_facts import layer_version_facts
+from ansible_collections.layerwise.aws.plugins.module_utils._layer_input import check_version_number
 from ansible_collections.layerwise.aws.plugins.module_utils._layer_input import parse_layer_arn
 from ansible_collections.layerwise.aws.plugins.module_utils._layer_input import parse_layer_name
 from ansible_collections.layerwise.aws.plugins.module_utils._layer_permission import read_policy
@@ -108,8 +109,7 @@ class LayerVersionReader:
 
 def _check_info_params(params):
     if params["version"] is not None:
-        if params["version"] < 1:
-            raise LayerInputError(f"version: {params['version']} is not a layer version number (they start at 1)")
+        check_version_number(params["version"])
         if not params["layer_name"]:
             raise LayerInputError("version: needs layer_name (or give a layer version ARN in arn)")
     if params["latest"] and not (params["layer_name"] or params["arn"]):

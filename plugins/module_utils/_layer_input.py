@@ -119,10 +119,15 @@ def check_s3_location(bucket, key):
         raise LayerInputError(f"s3_key: {len(key.encode('utf-8'))} bytes, S3 keys are at most 1024")
 
 
+def check_version_number(version):
+    """A ``version`` option must be a layer version number."""
+    if version < 1:
+        raise LayerInputError(f"version: {version} is not a layer version number (they start at 1)")
+
+
 def check_version_option(state, version):
     if version is None:
         return
     if state != "absent":
         raise LayerInputError("version: only valid with state=absent (a present layer version's number is chosen by AWS)")
-    if version < 1:
-        raise LayerInputError(f"version: {version} is not a layer version number (they start at 1)")
+    check_version_number(version)

@@ -3,7 +3,7 @@
 # Copyright: Contributors to the layerwise.aws collection
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
 
-"""Layer version permissions: policies read, statements compared, added, removed, copied.
+"""Layer version permissions: policies read, statements compared, added and removed.
 
 PRIVATE to the collection: not a public API, may change without notice.
 
@@ -25,6 +25,7 @@ from ansible_collections.layerwise.aws.plugins.module_utils._layer_api import ge
 from ansible_collections.layerwise.aws.plugins.module_utils._layer_api import remove_layer_version_permission
 from ansible_collections.layerwise.aws.plugins.module_utils._layer_errors import LayerInputError
 from ansible_collections.layerwise.aws.plugins.module_utils._layer_input import check_layer_arn_location
+from ansible_collections.layerwise.aws.plugins.module_utils._layer_input import check_version_number
 from ansible_collections.layerwise.aws.plugins.module_utils._layer_input import parse_layer_arn
 from ansible_collections.layerwise.aws.plugins.module_utils._layer_input import parse_layer_name
 from ansible_collections.layerwise.aws.plugins.module_utils._layer_retry import failure_kind
@@ -204,16 +205,6 @@ class PermissionManager:
         }
 
 
-def copy_statements(client, layer_name, from_version, to_version):
-    """Add every statement of ``from_version``'s policy to ``to_version``; return the statement ids copied."""
-    policy, _revision = read_policy(client, layer_name, from_version)
-    copied = []
-    for statement in statements_of(policy):
-        add_statement(client, layer_name, to_version, statement)
-        copied.append(statement["statement_id"])
-    return copied
-
-
 def _target_version(module):
     """``(layer name, version, arn parts)`` from ``arn`` or ``layer_name`` and ``version``."""
     params = module.params
@@ -223,8 +214,7 @@ def _target_version(module):
             raise LayerInputError(f"arn: {params['arn']!r} is not a layer version ARN (arn:aws:lambda:REGION:ACCOUNT:layer:NAME:VERSION)")
         return parts["layer_name"], parts["version"], parts, "arn"
     layer_name, parts = parse_layer_name(params["layer_name"])
-    if params["version"] < 1:
-        raise LayerInputError(f"version: {params['version']} is not a layer version number (they start at 1)")
+    check_version_number(params["version"])
     return layer_name, params["version"], parts, "version"
 
 

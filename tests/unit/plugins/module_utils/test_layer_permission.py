@@ -11,10 +11,12 @@ from ansible_collections.layerwise.aws.plugins.module_utils._layer_api import An
 from ansible_collections.layerwise.aws.plugins.module_utils._layer_errors import LayerInputError
 from ansible_collections.layerwise.aws.plugins.module_utils._layer_permission import PermissionManager
 from ansible_collections.layerwise.aws.plugins.module_utils._layer_permission import check_permission_options
-from ansible_collections.layerwise.aws.plugins.module_utils._layer_permission import copy_statements
+from ansible_collections.layerwise.aws.plugins.module_utils._layer_permission import add_statement
 from ansible_collections.layerwise.aws.plugins.module_utils._layer_permission import desired_statement
 from ansible_collections.layerwise.aws.plugins.module_utils._layer_permission import normalise_statement
+from ansible_collections.layerwise.aws.plugins.module_utils._layer_permission import read_policy
 from ansible_collections.layerwise.aws.plugins.module_utils._layer_permission import remove_statement
+from ansible_collections.layerwise.aws.plugins.module_utils._layer_permission import statements_of
 from ansible_collections.layerwise.aws.plugins.modules import lambda_layer_version_permission
 
 RESOURCE = "arn:aws:lambda:us-east-1:123456789012:layer:l1:1"
@@ -162,9 +164,17 @@ def test_an_endpoint_refusing_the_current_revision_is_worked_around():
     assert client.remove_layer_version_permission.call_args_list[1].kwargs == {"LayerName": "l1", "VersionNumber": 1, "StatementId": "acct"}
 
 
-def test_copy_statements_adds_each_to_the_new_version():
+def copy_to(client, from_version, to_version):
+    """What copy_permissions does: read one version's statements, add each to another version."""
+    statements = statements_of(read_policy(client, "l1", from_version)[0])
+    for statement in statements:
+        add_statement(client, "l1", to_version, statement)
+    return [statement["statement_id"] for statement in statements]
+
+
+def test_statements_are_added_to_the_new_version_as_read():
     client = client_with_policy(AWS_ACCOUNT_STATEMENT, AWS_ORG_STATEMENT)
-    assert copy_statements(client, "l1", 1, 2) == ["acct", "org"]
+    assert copy_to(client, 1, 2) == ["acct", "org"]
     calls = [call.kwargs for call in client.add_layer_version_permission.call_args_list]
     assert [call["VersionNumber"] for call in calls] == [2, 2]
     assert calls[1]["OrganizationId"] == "o-abcdefghij"
@@ -173,7 +183,15 @@ def test_copy_statements_adds_each_to_the_new_version():
 def test_a_statement_already_copied_by_another_run_is_success():
     client = client_with_policy(AWS_ACCOUNT_STATEMENT)
     client.add_layer_version_permission.side_effect = error("ResourceConflictException", 409, "AddLayerVersionPermission")
-    assert copy_statements(client, "l1", 1, 1) == ["acct"]
+    assert copy_to(client, 1, 1) == ["acct"]
+
+
+def test_a_conflicting_different_statement_is_not_success():
+    client = client_with_policy(AWS_ACCOUNT_STATEMENT)
+    client.add_layer_version_permission.side_effect = error("ResourceConflictException", 409, "AddLayerVersionPermission")
+    other = desired_statement("acct", "lambda:GetLayerVersion", "*", None)
+    with pytest.raises(AnsibleLambdaLayerError):
+        add_statement(client, "l1", 1, other)
 
 
 def test_return_documentation_matches():

@@ -470,15 +470,19 @@ class ProxyHandler(http.server.BaseHTTPRequestHandler):
             raise ValueError("negative Content-Length")
 
         def relay_fixed(sink):
-            remaining = length
-            while remaining:
-                data = self.rfile.read(min(remaining, BLOCK))
-                if not data:
-                    raise ConnectionError("request body ended early")
-                sink(data)
-                remaining -= len(data)
+            self.relay_exactly(length, sink, "request body")
 
         return length, relay_fixed
+
+    def relay_exactly(self, count, sink, what):
+        """Pass exactly ``count`` bytes of the request on, block by block."""
+        remaining = count
+        while remaining:
+            data = self.rfile.read(min(remaining, BLOCK))
+            if not data:
+                raise ConnectionError(f"{what} ended early")
+            sink(data)
+            remaining -= len(data)
 
     def relay_chunked(self, sink):
         """Pass a chunked body on with its framing (chunk sizes, extensions, trailers) unchanged."""
@@ -496,13 +500,7 @@ class ProxyHandler(http.server.BaseHTTPRequestHandler):
                     sink(line)
                     if line in (b"\r\n", b"\n"):
                         return
-            remaining = size
-            while remaining:
-                data = self.rfile.read(min(remaining, BLOCK))
-                if not data:
-                    raise ConnectionError("chunked body ended early")
-                sink(data)
-                remaining -= len(data)
+            self.relay_exactly(size, sink, "chunked body")
             line = self.rfile.readline(3)
             if line not in (b"\r\n", b"\n"):
                 raise ValueError("bad chunk end")
