@@ -14,3 +14,19 @@ class LayerInputError(Exception):
 
     The message starts with the name of the option at fault.
     """
+
+
+class MalformedResponse(Exception):
+    """A 2xx answer whose body is not the shape the botocore model documents.
+
+    An HTML page from a captive proxy, a truncated or empty JSON body, a
+    missing ``LayerVersionArn``: never read as "nothing exists" nor as
+    success. For a call that writes, the outcome is unknown (the request may
+    have been carried out), like a lost answer.
+    """
+
+    def __init__(self, operation, endpoint, reason):
+        super().__init__(f"{operation} on {endpoint} answered with a body that is not the documented shape: {reason}")
+        self.operation = operation
+        self.endpoint = endpoint
+        self.reason = reason
