@@ -16,6 +16,8 @@ from ansible_collections.amazon.aws.plugins.module_utils.botocore import is_boto
 from ansible_collections.amazon.aws.plugins.module_utils.errors import AWSErrorHandler
 from ansible_collections.amazon.aws.plugins.module_utils.exceptions import AnsibleAWSError
 
+from ansible_collections.layerwise.aws.plugins.module_utils._layer_responses import checked_call
+from ansible_collections.layerwise.aws.plugins.module_utils._layer_responses import checked_pages
 from ansible_collections.layerwise.aws.plugins.module_utils._layer_retry import client_config
 from ansible_collections.layerwise.aws.plugins.module_utils._layer_retry import retry_idempotent
 from ansible_collections.layerwise.aws.plugins.module_utils._layer_retry import retry_refused
@@ -47,9 +49,9 @@ def aws_client(module, service, pool_size=10, **kwargs):
     return module.client(service, config=client_config(pool_size), **kwargs)
 
 
-def _without_metadata(response):
-    response.pop("ResponseMetadata", None)
-    return response
+# What the collection reads from the answers that describe one layer version.
+VERSION_MEMBERS = ("LayerVersionArn", "Version", "Content.CodeSha256", "Content.CodeSize")
+SUMMARY_MEMBERS = ("LayerVersions", "LayerVersions[].Version")
 
 
 @LambdaLayerErrorHandler.list_error_handler("read the newest version of the layer", None)
@@ -61,8 +63,7 @@ def get_newest_layer_version_summary(client, layer_name):
     versions exist. The maximum is taken anyway, because some endpoints (moto)
     ignore MaxItems and return every version.
     """
-    response = client.list_layer_versions(LayerName=layer_name, MaxItems=1)
-    summaries = response.get("LayerVersions") or []
+    summaries = checked_call(client, "ListLayerVersions", SUMMARY_MEMBERS, LayerName=layer_name, MaxItems=1)["LayerVersions"]
     if not summaries:
         return None
     return max(summaries, key=lambda summary: summary["Version"])
@@ -72,7 +73,7 @@ def get_newest_layer_version_summary(client, layer_name):
 @retry_idempotent
 def get_layer_version(client, layer_name, version_number):
     """Return GetLayerVersion's answer, or None when the version does not exist."""
-    return _without_metadata(client.get_layer_version(LayerName=layer_name, VersionNumber=version_number))
+    return checked_call(client, "GetLayerVersion", VERSION_MEMBERS, LayerName=layer_name, VersionNumber=version_number)
 
 
 @LambdaLayerErrorHandler.list_error_handler("list layer versions", [])
@@ -82,8 +83,7 @@ def list_layer_versions(client, layer_name, **filters):
 
     ``filters``: CompatibleRuntime and CompatibleArchitecture, as the API takes them.
     """
-    paginator = client.get_paginator("list_layer_versions")
-    summaries = paginator.paginate(LayerName=layer_name, **filters).build_full_result().get("LayerVersions", [])
+    summaries = [summary for page in checked_pages(client, "ListLayerVersions", SUMMARY_MEMBERS, LayerName=layer_name, **filters) for summary in page["LayerVersions"]]
     return sorted(summaries, key=lambda summary: summary["Version"], reverse=True)
 
 
@@ -91,22 +91,22 @@ def list_layer_versions(client, layer_name, **filters):
 @retry_idempotent
 def list_layers(client, **filters):
     """Every layer with its newest (matching) version, all pages read."""
-    paginator = client.get_paginator("list_layers")
-    return paginator.paginate(**filters).build_full_result().get("Layers", [])
+    required = ("Layers", "Layers[].LayerName", "Layers[].LayerArn")
+    return [layer for page in checked_pages(client, "ListLayers", required, **filters) for layer in page["Layers"]]
 
 
 @LambdaLayerErrorHandler.list_error_handler("read the newest versions of the layer", [])
 @retry_idempotent
 def list_newest_layer_versions(client, layer_name, max_items=10):
     """The newest versions of a layer (at most ``max_items`` as the API counts), newest first, one call."""
-    summaries = client.list_layer_versions(LayerName=layer_name, MaxItems=max_items).get("LayerVersions") or []
+    summaries = checked_call(client, "ListLayerVersions", SUMMARY_MEMBERS, LayerName=layer_name, MaxItems=max_items)["LayerVersions"]
     return sorted(summaries, key=lambda summary: summary["Version"], reverse=True)
 
 
 @LambdaLayerErrorHandler.common_error_handler("publish layer version")
 @retry_refused
 def publish_layer_version(client, **request):
-    return _without_metadata(client.publish_layer_version(**request))
+    return checked_call(client, "PublishLayerVersion", VERSION_MEMBERS, **request)
 
 
 @LambdaLayerErrorHandler.deletion_error_handler("delete layer version")
@@ -120,7 +120,7 @@ def delete_layer_version(client, layer_name, version_number):
 @LambdaLayerErrorHandler.common_error_handler("read the caller's account id")
 @retry_idempotent
 def get_caller_account_id(sts_client):
-    return sts_client.get_caller_identity()["Account"]
+    return checked_call(sts_client, "GetCallerIdentity", ("Account",))["Account"]
 
 
 @S3ObjectErrorHandler.list_error_handler("read the S3 object's metadata", None)
@@ -130,7 +130,7 @@ def head_s3_object(s3_client, bucket, key, version_id=None):
     request = {"Bucket": bucket, "Key": key, "ChecksumMode": "ENABLED"}
     if version_id:
         request["VersionId"] = version_id
-    return _without_metadata(s3_client.head_object(**request))
+    return checked_call(s3_client, "HeadObject", ("ContentLength",), **request)
 
 
 @S3ObjectErrorHandler.common_error_handler("read the S3 object")
@@ -147,7 +147,7 @@ def open_s3_object(s3_client, bucket, key, version_id=None):
 @retry_idempotent
 def get_layer_version_policy(client, layer_name, version_number):
     """``{"Policy": <JSON text>, "RevisionId": ...}``, or None when the version has no policy."""
-    return _without_metadata(client.get_layer_version_policy(LayerName=layer_name, VersionNumber=version_number))
+    return checked_call(client, "GetLayerVersionPolicy", ("Policy",), LayerName=layer_name, VersionNumber=version_number)
 
 
 @LambdaLayerErrorHandler.common_error_handler("add a layer version permission")
@@ -155,7 +155,7 @@ def get_layer_version_policy(client, layer_name, version_number):
 def add_layer_version_permission(client, **request):
     # Not idempotent either (a second add of the same statement id fails); the
     # caller reads the policy again when the answer is lost.
-    return _without_metadata(client.add_layer_version_permission(**request))
+    return checked_call(client, "AddLayerVersionPermission", ("Statement",), **request)
 
 
 @LambdaLayerErrorHandler.deletion_error_handler("remove a layer version permission")

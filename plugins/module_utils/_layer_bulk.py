@@ -10,8 +10,10 @@ PRIVATE to the collection: not a public API, may change without notice.
 Each layer goes through exactly the single-layer path (``prepare_task`` and
 ``LayerVersionManager``); only the loop is different. Every item is checked
 before the first AWS call, then the layers run in a bounded pool of threads
-sharing one Lambda client (and one S3 client). A layer whose AWS calls fail does
-not stop the others; the module fails at the end, with every layer's result.
+sharing one Lambda client (and one S3 client). A layer's failure of any kind
+(bad input, an AWS error, a malformed answer, a file gone, a bug) fails that
+layer only, with its own record of what it wrote; the module fails at the end,
+with every layer's result.
 """
 
 from concurrent.futures import ThreadPoolExecutor
@@ -23,8 +25,10 @@ from ansible_collections.layerwise.aws.plugins.module_utils._layer_api import aw
 from ansible_collections.layerwise.aws.plugins.module_utils._layer_api import get_caller_account_id
 from ansible_collections.layerwise.aws.plugins.module_utils._layer_errors import LayerInputError
 from ansible_collections.layerwise.aws.plugins.module_utils._layer_input import check_layer_arn_location
+from ansible_collections.layerwise.aws.plugins.module_utils._layer_outcome import Progress
+from ansible_collections.layerwise.aws.plugins.module_utils._layer_outcome import failure_result
+from ansible_collections.layerwise.aws.plugins.module_utils._layer_outcome import module_boundary
 from ansible_collections.layerwise.aws.plugins.module_utils._layer_version import LayerVersionManager
-from ansible_collections.layerwise.aws.plugins.module_utils._layer_version import SupersededNotDeleted
 from ansible_collections.layerwise.aws.plugins.module_utils._layer_version import prepare_task
 
 
@@ -46,56 +50,61 @@ def _label(index, item):
     return f"layers[{index}] ({item['layer_name']})"
 
 
+class _RejectedTask:
+    """An item that failed its checks: it fails alone, before anything is read or written for it."""
+
+    def __init__(self, item, error):
+        self.params = item
+        self.layer_name = item["layer_name"]
+        self.error = error
+
+    def run(self, _manager, progress=None):
+        raise self.error
+
+
 def prepare_tasks(module, items, lambda_model):
-    """Check every item; a bad one fails the module before anything is read or written."""
+    """Check every item before the first AWS call; a bad item is rejected on its own."""
     s3_client = _LazyClient(module, "s3")
     tasks = []
-    seen = {}
     for index, item in enumerate(items):
         label = _label(index, item)
         try:
             task = prepare_task(item, lambda_model, s3_client, warn_function=lambda message, label=label: warn(f"{label}: {message}"))
-        except LayerInputError as e:
-            module.fail_json(msg=f"{label}: {e}")
-        if task.layer_name in seen:
-            module.fail_json(
-                msg=f"{label}: layer {task.layer_name} is also given in {seen[task.layer_name]}; each layer may appear only once in layers"
-            )
-        seen[task.layer_name] = f"layers[{index}]"
+        except Exception as e:  # pylint: disable=broad-exception-caught
+            task = _RejectedTask(item, LayerInputError(f"{label}: {e}") if isinstance(e, LayerInputError) else e)
         tasks.append(task)
-    arn_tasks = [(index, task) for index, task in enumerate(tasks) if task.arn_parts is not None]
+    indexes = {}
+    for index, task in enumerate(tasks):
+        indexes.setdefault(task.layer_name, []).append(index)
+    for name, places in indexes.items():
+        if len(places) > 1:
+            where = ", ".join(f"layers[{index}]" for index in places)
+            for index in places:
+                error = LayerInputError(f"{_label(index, items[index])}: layer {name} is given in {where}; each layer may appear only once in layers")
+                tasks[index] = _RejectedTask(items[index], error)
+    arn_tasks = [(index, task) for index, task in enumerate(tasks) if getattr(task, "arn_parts", None) is not None]
     if arn_tasks:
         try:
             account_id = get_caller_account_id(aws_client(module, "sts"))
         except AnsibleLambdaLayerError as e:
-            module.fail_json_aws_error(e)
+            for index, task in arn_tasks:
+                tasks[index] = _RejectedTask(items[index], e)
+            return tasks
         for index, task in arn_tasks:
             try:
                 check_layer_arn_location(task.arn_parts, module.region, account_id)
             except LayerInputError as e:
-                module.fail_json(msg=f"{_label(index, items[index])}: {e}")
+                tasks[index] = _RejectedTask(items[index], LayerInputError(f"{_label(index, items[index])}: {e}"))
     return tasks
 
 
-def _error_code(error):
-    response = getattr(error, "response", None) or {}
-    return response.get("Error", {}).get("Code")
-
-
 def _run_one(manager, task):
+    """One layer's outcome; whatever ends it, the outcome says what it wrote."""
+    progress = Progress()
     try:
-        return task.run(manager)
-    except LayerInputError as e:
-        return {"failed": True, "msg": str(e)}
-    except SupersededNotDeleted as e:
-        outcome = dict(e.result, failed=True, msg=e.message, undeleted_versions=[e.version])
-        code = _error_code(e.error.exception)
-    except AnsibleLambdaLayerError as e:
-        outcome = {"failed": True, "msg": str(e)}
-        code = _error_code(e.exception)
-    if code:
-        outcome["error_code"] = code
-    return outcome
+        return task.run(manager, progress)
+    except Exception as e:  # pylint: disable=broad-exception-caught
+        return dict(failure_result(progress, e), failed=True)
 
 
 def run_tasks(manager, tasks, max_concurrency):
@@ -106,15 +115,36 @@ def run_tasks(manager, tasks, max_concurrency):
         return list(pool.map(lambda task: _run_one(manager, task), tasks))
 
 
-def combine(tasks, outcomes, with_diff):
+RESULT_KEYS = (
+    "layer_version",
+    "deleted_versions",
+    "undeleted_versions",
+    "copied_permissions",
+    "uncopied_permissions",
+    "finished_superseded_version",
+    "msg",
+    "error",
+)
+
+
+def combine(tasks, outcomes, with_diff, region=None):
     """The module's result: per-layer results in order, one diff per layer (headed by its name)."""
     results = []
     diffs = []
     for task, outcome in zip(tasks, outcomes):
-        item = {"layer_name": task.layer_name, "state": task.params["state"], "changed": bool(outcome.get("changed")), "failed": bool(outcome.get("failed"))}
-        for key in ("layer_version", "deleted_versions", "undeleted_versions", "copied_permissions", "msg", "error_code"):
+        item = {
+            "layer_name": task.layer_name,
+            "region": region,
+            "state": task.params.get("state") or "present",
+            "changed": bool(outcome.get("changed")),
+            "failed": bool(outcome.get("failed")),
+        }
+        for key in RESULT_KEYS:
             if key in outcome:
                 item[key] = outcome[key]
+        code = (outcome.get("error") or {}).get("code")
+        if code:
+            item["error_code"] = code
         item.setdefault("deleted_versions", [])
         if with_diff and "diff" in outcome:
             item["diff"] = outcome["diff"]
@@ -128,13 +158,17 @@ def combine(tasks, outcomes, with_diff):
 
 def run_bulk_module(module):
     """Run ``lambda_layer_versions`` for an AnsibleAWSModule and exit."""
-    lambda_client = aws_client(module, "lambda", pool_size=module.params["max_concurrency"])
-    tasks = prepare_tasks(module, module.params["layers"], lambda_client.meta.service_model)
-    manager = LayerVersionManager(lambda_client, check_mode=module.check_mode, warn=warn)
-    outcomes = run_tasks(manager, tasks, module.params["max_concurrency"])
-    result = combine(tasks, outcomes, module._diff)
-    failed = [item for item in result["results"] if item["failed"]]
-    if failed:
-        details = "; ".join(f"{item['layer_name']}: {item['msg']}" for item in failed)
-        module.fail_json(msg=f"{len(failed)} of {len(tasks)} layers failed (the others were handled): {details}", **result)
-    module.exit_json(**result)
+
+    def work(_progress):
+        lambda_client = aws_client(module, "lambda", pool_size=module.params["max_concurrency"])
+        tasks = prepare_tasks(module, module.params["layers"], lambda_client.meta.service_model)
+        manager = LayerVersionManager(lambda_client, check_mode=module.check_mode, warn=warn)
+        outcomes = run_tasks(manager, tasks, module.params["max_concurrency"])
+        result = combine(tasks, outcomes, module._diff, region=module.region)
+        failed = [item for item in result["results"] if item["failed"]]
+        if failed:
+            details = "; ".join(f"{item['layer_name']}: {item['msg']}" for item in failed)
+            result.update(failed=True, msg=f"{len(failed)} of {len(tasks)} layers failed (the others were handled): {details}")
+        return result
+
+    module_boundary(module, work)

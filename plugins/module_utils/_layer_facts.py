@@ -59,7 +59,7 @@ def layer_version_facts(response):
     }
 
 
-def predicted_layer_version_facts(desired, layer_arn=None):
+def predicted_layer_version_facts(desired, layer_arn=None, source_code_size=None):
     """The facts of a version that would be published (check mode).
 
     What AWS assigns on publishing (ARN, number, date, signing) is not known yet
@@ -68,12 +68,12 @@ def predicted_layer_version_facts(desired, layer_arn=None):
     facts = dict.fromkeys(FACT_KEYS)
     facts.update(
         layer_arn=layer_arn,
-        layer_name=desired["layer_name"],
-        description=desired["description"],
-        license_info=desired["license_info"],
-        compatible_runtimes=list(desired["compatible_runtimes"]),
-        compatible_architectures=list(desired["compatible_architectures"]),
-        code_sha256=desired["code_sha256"],
-        source_code_size=desired.get("source_code_size"),
+        layer_name=desired.layer_name,
+        description=desired.description,
+        license_info=desired.license_info,
+        compatible_runtimes=list(desired.compatible_runtimes),
+        compatible_architectures=list(desired.compatible_architectures),
+        code_sha256=desired.code_sha256,
+        source_code_size=source_code_size,
     )
     return facts

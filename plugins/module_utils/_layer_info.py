@@ -14,7 +14,6 @@ pool of threads sharing one boto3 client (boto3 clients are thread-safe).
 
 from concurrent.futures import ThreadPoolExecutor
 
-from ansible_collections.layerwise.aws.plugins.module_utils._layer_api import AnsibleLambdaLayerError
 from ansible_collections.layerwise.aws.plugins.module_utils._layer_api import aws_client
 from ansible_collections.layerwise.aws.plugins.module_utils._layer_api import get_caller_account_id
 from ansible_collections.layerwise.aws.plugins.module_utils._layer_api import get_layer_version
@@ -25,6 +24,7 @@ from ansible_collections.layerwise.aws.plugins.module_utils._layer_facts import 
 from ansible_collections.layerwise.aws.plugins.module_utils._layer_input import check_version_number
 from ansible_collections.layerwise.aws.plugins.module_utils._layer_input import parse_layer_arn
 from ansible_collections.layerwise.aws.plugins.module_utils._layer_input import parse_layer_name
+from ansible_collections.layerwise.aws.plugins.module_utils._layer_outcome import module_boundary
 from ansible_collections.layerwise.aws.plugins.module_utils._layer_permission import read_policy
 
 # Lambda's control plane allows about 15 requests per second for most calls in an
@@ -144,7 +144,8 @@ def run_info_module(module):
     """Run ``lambda_layer_version_info`` for an AnsibleAWSModule and exit."""
     params = module.params
     filters = {"runtime": params["compatible_runtime"], "architecture": params["compatible_architecture"]}
-    try:
+
+    def work(_progress):
         arn_parts = _check_info_params(params)
         if arn_parts is not None:
             layer_ref, client = _layer_ref(module, arn_parts)
@@ -158,8 +159,6 @@ def run_info_module(module):
             items = [item for item in reader.version(layer_ref, version) if _matches(item, **filters)]
         else:
             items = reader.versions(layer_ref, latest=params["latest"], **filters)
-    except LayerInputError as e:
-        module.fail_json(msg=str(e))
-    except AnsibleLambdaLayerError as e:
-        module.fail_json_aws_error(e)
-    module.exit_json(changed=False, layer_versions=items)
+        return {"changed": False, "layer_versions": items}
+
+    module_boundary(module, work)

@@ -28,6 +28,9 @@ from ansible_collections.layerwise.aws.plugins.module_utils._layer_input import 
 from ansible_collections.layerwise.aws.plugins.module_utils._layer_input import check_version_number
 from ansible_collections.layerwise.aws.plugins.module_utils._layer_input import parse_layer_arn
 from ansible_collections.layerwise.aws.plugins.module_utils._layer_input import parse_layer_name
+from ansible_collections.layerwise.aws.plugins.module_utils._layer_outcome import Progress
+from ansible_collections.layerwise.aws.plugins.module_utils._layer_outcome import Step
+from ansible_collections.layerwise.aws.plugins.module_utils._layer_outcome import module_boundary
 from ansible_collections.layerwise.aws.plugins.module_utils._layer_retry import failure_kind
 from ansible_collections.layerwise.aws.plugins.module_utils._layer_retry import outcome_unknown
 
@@ -168,9 +171,11 @@ class PermissionManager:
         self.client = client
         self.check_mode = check_mode
 
-    def present(self, layer_name, version, desired):
+    def present(self, layer_name, version, desired, progress=None):
+        progress = progress if progress is not None else Progress()
         policy, revision_id = read_policy(self.client, layer_name, version)
         current = find_statement(policy, desired["statement_id"])
+        progress.facts.update(statement=current, policy=policy, revision_id=revision_id)
         if current == desired:
             return self._result(False, current, current, policy, revision_id)
         if self.check_mode:
@@ -178,19 +183,40 @@ class PermissionManager:
         if current is not None:
             # Replace: remove, then add; the revision id makes a concurrent change fail instead of being lost.
             remove_statement(self.client, layer_name, version, desired["statement_id"], revision_id)
+            progress.wrote(f"removed statement {current['statement_id']} of version {version} to replace it", statement=None)
             revision_id = None
-        add_statement(self.client, layer_name, version, desired, revision_id)
+        try:
+            add_statement(self.client, layer_name, version, desired, revision_id)
+        except Exception:
+            if current is not None:
+                self._put_back(layer_name, version, current, progress)
+            raise
+        progress.wrote(f"added statement {desired['statement_id']} to version {version}")
         policy, revision_id = read_policy(self.client, layer_name, version)
         return self._result(True, current, find_statement(policy, desired["statement_id"]), policy, revision_id)
 
-    def absent(self, layer_name, version, statement_id, skip_destroy=False):
+    def _put_back(self, layer_name, version, previous, progress):
+        """The replacing statement could not be added: the previous one goes back, so nothing is lost."""
+        step = Step("restore", previous["statement_id"], f"put the previous statement {previous['statement_id']} back")
+        progress.plan([step], f"run the task again once the cause is fixed: it adds statement {previous['statement_id']} as asked")
+        try:
+            add_statement(self.client, layer_name, version, previous)
+        except Exception:  # pylint: disable=broad-exception-caught
+            return  # reported: the statement is removed (unrestored_permissions), the first error says why
+        progress.done(step)
+        progress.wrote(f"put the previous statement {previous['statement_id']} back", statement=previous)
+
+    def absent(self, layer_name, version, statement_id, skip_destroy=False, progress=None):
+        progress = progress if progress is not None else Progress()
         policy, revision_id = read_policy(self.client, layer_name, version)
         current = find_statement(policy, statement_id)
+        progress.facts.update(statement=current, policy=policy, revision_id=revision_id)
         if current is None or skip_destroy:
             return self._result(False, current, current, policy, revision_id)
         if self.check_mode:
             return self._result(True, current, None, policy, revision_id)
         remove_statement(self.client, layer_name, version, statement_id, revision_id)
+        progress.wrote(f"removed statement {statement_id} of version {version}", statement=None)
         policy, revision_id = read_policy(self.client, layer_name, version)
         return self._result(True, current, None, policy, revision_id)
 
@@ -221,8 +247,10 @@ def _target_version(module):
 def run_permission_module(module):
     """Run ``lambda_layer_version_permission`` for an AnsibleAWSModule and exit."""
     params = module.params
-    try:
+
+    def work(progress):
         layer_name, version, arn_parts, version_option = _target_version(module)
+        progress.facts.update(layer_name=layer_name, version=version)
         check_permission_options(params["statement_id"], params["principal"], params["organization_id"], params["state"])
         client = aws_client(module, "lambda")
         if arn_parts is not None:
@@ -233,14 +261,9 @@ def run_permission_module(module):
         manager = PermissionManager(client, check_mode=module.check_mode)
         if params["state"] == "present":
             desired = desired_statement(params["statement_id"], params["action"], params["principal"], params["organization_id"])
-            result = manager.present(layer_name, version, desired)
+            result = manager.present(layer_name, version, desired, progress)
         else:
-            result = manager.absent(layer_name, version, params["statement_id"], params["skip_destroy"])
-    except LayerInputError as e:
-        module.fail_json(msg=str(e))
-    except AnsibleLambdaLayerError as e:
-        module.fail_json_aws_error(e)
-    diff = result.pop("diff")
-    if module._diff:
-        result["diff"] = diff
-    module.exit_json(layer_name=layer_name, version=version, **result)
+            result = manager.absent(layer_name, version, params["statement_id"], params["skip_destroy"], progress)
+        return dict(result, layer_name=layer_name, version=version)
+
+    module_boundary(module, work)

@@ -3,9 +3,18 @@
 # Copyright: Contributors to the layerwise.aws collection
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
 
-"""The layer's package: checking a local zip and hashing it or its S3 copy.
+"""The layer's package: where it comes from, its hash, and what a publish sends.
 
 PRIVATE to the collection: not a public API, may change without notice.
+
+One family of sources, one small interface:
+
+- ``content_sha256(needed=True)``: the package's CodeSha256 (None only when not
+  ``needed`` and it cannot be had without downloading);
+- ``size``: the package's size in bytes;
+- ``ensure_publishable()``: fail (naming the option) unless a publish can be made
+  from it; called only when a publish is due;
+- ``publish_content()``: the ``Content`` of PublishLayerVersion.
 
 Hashes are what Lambda reports as CodeSha256: the base64-encoded SHA-256 of the
 zip. They are computed in fixed-size chunks, so memory does not grow with the
@@ -20,6 +29,7 @@ import stat
 import zipfile
 
 from ansible_collections.layerwise.aws.plugins.module_utils._layer_api import S3ObjectErrorHandler
+from ansible_collections.layerwise.aws.plugins.module_utils._layer_api import head_s3_object
 from ansible_collections.layerwise.aws.plugins.module_utils._layer_api import open_s3_object
 from ansible_collections.layerwise.aws.plugins.module_utils._layer_errors import LayerInputError
 
@@ -171,3 +181,66 @@ def sha256_of_s3_object(s3_client, bucket, key, version_id=None):
         return b64_digest(digest.digest())
     finally:
         body.close()
+
+
+class LocalZipSource:
+    """A zip file on the host the module runs on, checked when created."""
+
+    def __init__(self, path):
+        self.path = path
+        self.size = check_local_zip(path)
+
+    def content_sha256(self, needed=True):
+        return sha256_of_file(self.path)
+
+    def ensure_publishable(self):
+        """Checked when created."""
+
+    def publish_content(self):
+        return {"ZipFile": read_local_zip(self.path)}
+
+
+class S3Source:
+    """A zip in S3. HeadObject is made at most once; the object is read only when its hash is needed."""
+
+    def __init__(self, s3_client, bucket, key, version_id=None):
+        self.s3_client = s3_client
+        self.bucket = bucket
+        self.key = key
+        self.version_id = version_id
+        self._head = None
+
+    @property
+    def location(self):
+        suffix = f" (version {self.version_id})" if self.version_id else ""
+        return f"s3://{self.bucket}/{self.key}{suffix}"
+
+    def _read_head(self):
+        if self._head is None:
+            head = head_s3_object(self.s3_client, self.bucket, self.key, self.version_id)
+            if head is None:
+                # AWS refuses to publish from a missing object; some endpoints (moto)
+                # publish an empty package instead, so it is checked here for both.
+                raise LayerInputError(f"s3_key: {self.location} does not exist or cannot be read")
+            self._head = head
+        return self._head
+
+    @property
+    def size(self):
+        return self._read_head().get("ContentLength")
+
+    def ensure_publishable(self):
+        self._read_head()
+
+    def content_sha256(self, needed=True):
+        """S3's full-object SHA-256 when it has one, else a streamed hash (only if ``needed``)."""
+        checksum = full_object_sha256(self._read_head())
+        if checksum or not needed:
+            return checksum
+        return sha256_of_s3_object(self.s3_client, self.bucket, self.key, self.version_id)
+
+    def publish_content(self):
+        content = {"S3Bucket": self.bucket, "S3Key": self.key}
+        if self.version_id:
+            content["S3ObjectVersion"] = self.version_id
+        return content

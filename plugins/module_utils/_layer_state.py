@@ -13,20 +13,45 @@ unset description, licence or list equals an empty one. ``changed`` and the
 diff are both derived from that one comparison.
 """
 
+import dataclasses
+import typing
+
 COMPARED_FIELDS = ("code_sha256", "description", "license_info", "compatible_runtimes", "compatible_architectures")
 _SET_FIELDS = ("compatible_runtimes", "compatible_architectures")
 
 
+@dataclasses.dataclass(frozen=True)
+class DesiredVersion:
+    """The version a task asks for, normalised, built once from the options and never changed.
+
+    ``code_sha256`` is None until the source's hash is known; ``with_content``
+    gives the same desired version with it.
+    """
+
+    layer_name: str
+    description: str = ""
+    license_info: str = ""
+    compatible_runtimes: typing.Tuple[str, ...] = ()
+    compatible_architectures: typing.Tuple[str, ...] = ()
+    code_sha256: typing.Optional[str] = None
+
+    def with_content(self, code_sha256):
+        return dataclasses.replace(self, code_sha256=code_sha256)
+
+    def get(self, field, default=None):
+        """Read like facts, so that one comparison serves both sides."""
+        return getattr(self, field, default)
+
+
 def build_desired(layer_name, description=None, license_info=None, compatible_runtimes=None, compatible_architectures=None):
-    """The desired version without its content hash, which the source adds later."""
-    return {
-        "layer_name": layer_name,
-        "description": description or "",
-        "license_info": license_info or "",
-        "compatible_runtimes": sorted(set(compatible_runtimes or [])),
-        "compatible_architectures": sorted(set(compatible_architectures or [])),
-        "code_sha256": None,
-    }
+    """The desired version without its content hash, which the source gives later."""
+    return DesiredVersion(
+        layer_name=layer_name,
+        description=description or "",
+        license_info=license_info or "",
+        compatible_runtimes=tuple(sorted(set(compatible_runtimes or []))),
+        compatible_architectures=tuple(sorted(set(compatible_architectures or []))),
+    )
 
 
 def comparable(facts):

@@ -12,19 +12,20 @@ tested without Ansible; ``run_module`` turns a module's parameters into calls
 of it and its result into ``exit_json``.
 """
 
+import time
+
 from ansible.module_utils.common.warnings import warn
+
+from ansible_collections.amazon.aws.plugins.module_utils.arn import parse_aws_arn
 
 from ansible_collections.layerwise.aws.plugins.module_utils._layer_api import AnsibleLambdaLayerError
 from ansible_collections.layerwise.aws.plugins.module_utils._layer_api import aws_client
 from ansible_collections.layerwise.aws.plugins.module_utils._layer_api import delete_layer_version
 from ansible_collections.layerwise.aws.plugins.module_utils._layer_api import get_caller_account_id
 from ansible_collections.layerwise.aws.plugins.module_utils._layer_api import get_layer_version
-from ansible_collections.layerwise.aws.plugins.module_utils._layer_api import get_newest_layer_version_summary
-from ansible_collections.layerwise.aws.plugins.module_utils._layer_api import head_s3_object
 from ansible_collections.layerwise.aws.plugins.module_utils._layer_api import list_layer_versions
 from ansible_collections.layerwise.aws.plugins.module_utils._layer_api import list_newest_layer_versions
 from ansible_collections.layerwise.aws.plugins.module_utils._layer_api import publish_layer_version
-from ansible_collections.layerwise.aws.plugins.module_utils._layer_errors import LayerInputError
 from ansible_collections.layerwise.aws.plugins.module_utils._layer_facts import layer_version_facts
 from ansible_collections.layerwise.aws.plugins.module_utils._layer_facts import predicted_layer_version_facts
 from ansible_collections.layerwise.aws.plugins.module_utils._layer_input import check_layer_arn_location
@@ -34,230 +35,278 @@ from ansible_collections.layerwise.aws.plugins.module_utils._layer_input import 
 from ansible_collections.layerwise.aws.plugins.module_utils._layer_input import check_version_option
 from ansible_collections.layerwise.aws.plugins.module_utils._layer_input import known_runtimes
 from ansible_collections.layerwise.aws.plugins.module_utils._layer_input import parse_layer_name
-from ansible_collections.layerwise.aws.plugins.module_utils._layer_source import check_local_zip
-from ansible_collections.layerwise.aws.plugins.module_utils._layer_source import check_source_code_hash
-from ansible_collections.layerwise.aws.plugins.module_utils._layer_source import full_object_sha256
-from ansible_collections.layerwise.aws.plugins.module_utils._layer_source import read_local_zip
-from ansible_collections.layerwise.aws.plugins.module_utils._layer_source import sha256_of_file
-from ansible_collections.layerwise.aws.plugins.module_utils._layer_source import sha256_of_s3_object
+from ansible_collections.layerwise.aws.plugins.module_utils._layer_outcome import Progress
+from ansible_collections.layerwise.aws.plugins.module_utils._layer_outcome import Step
+from ansible_collections.layerwise.aws.plugins.module_utils._layer_outcome import module_boundary
+from ansible_collections.layerwise.aws.plugins.module_utils._layer_permission import DEFAULT_ACTION
 from ansible_collections.layerwise.aws.plugins.module_utils._layer_permission import add_statement
+from ansible_collections.layerwise.aws.plugins.module_utils._layer_permission import desired_statement
 from ansible_collections.layerwise.aws.plugins.module_utils._layer_permission import read_policy
+from ansible_collections.layerwise.aws.plugins.module_utils._layer_permission import remove_statement
 from ansible_collections.layerwise.aws.plugins.module_utils._layer_permission import statements_of
 from ansible_collections.layerwise.aws.plugins.module_utils._layer_retry import outcome_unknown
+from ansible_collections.layerwise.aws.plugins.module_utils._layer_source import LocalZipSource
+from ansible_collections.layerwise.aws.plugins.module_utils._layer_source import S3Source
+from ansible_collections.layerwise.aws.plugins.module_utils._layer_source import check_source_code_hash
 from ansible_collections.layerwise.aws.plugins.module_utils._layer_state import build_desired
 from ansible_collections.layerwise.aws.plugins.module_utils._layer_state import changed_fields
 from ansible_collections.layerwise.aws.plugins.module_utils._layer_state import diff_view
 from ansible_collections.layerwise.aws.plugins.module_utils._layer_state import versions_diff
 
 
-class LocalZipSource:
-    """A zip file on the controller's target host, checked when created."""
-
-    def __init__(self, path):
-        self.path = path
-        self.size = check_local_zip(path)
-
-    def content_sha256(self, needed=True):
-        return sha256_of_file(self.path)
-
-    def ensure_exists(self):
-        """Checked when created."""
-
-    def publish_content(self):
-        return {"ZipFile": read_local_zip(self.path)}
-
-
-class S3Source:
-    """A zip in S3. HeadObject is made at most once; the object is read only when its hash is needed."""
-
-    def __init__(self, s3_client, bucket, key, version_id=None):
-        self.s3_client = s3_client
-        self.bucket = bucket
-        self.key = key
-        self.version_id = version_id
-        self._head = None
-
-    @property
-    def location(self):
-        suffix = f" (version {self.version_id})" if self.version_id else ""
-        return f"s3://{self.bucket}/{self.key}{suffix}"
-
-    def _read_head(self):
-        if self._head is None:
-            head = head_s3_object(self.s3_client, self.bucket, self.key, self.version_id)
-            if head is None:
-                # AWS refuses to publish from a missing object; some endpoints (moto)
-                # publish an empty package instead, so it is checked here for both.
-                raise LayerInputError(f"s3_key: {self.location} does not exist or cannot be read")
-            self._head = head
-        return self._head
-
-    @property
-    def size(self):
-        return self._read_head().get("ContentLength")
-
-    def ensure_exists(self):
-        self._read_head()
-
-    def content_sha256(self, needed=True):
-        """S3's full-object SHA-256 when it has one, else a streamed hash (only if ``needed``)."""
-        checksum = full_object_sha256(self._read_head())
-        if checksum or not needed:
-            return checksum
-        return sha256_of_s3_object(self.s3_client, self.bucket, self.key, self.version_id)
-
-    def publish_content(self):
-        content = {"S3Bucket": self.bucket, "S3Key": self.key}
-        if self.version_id:
-            content["S3ObjectVersion"] = self.version_id
-        return content
-
-
 # How often a publish whose answer was lost is sent again, after looking for its version.
 PUBLISH_ATTEMPTS = 3
+# After a publish whose outcome is unknown, the newest versions are read after these
+# pauses (seconds): looks at 0, 2, 5, 10 and 20 s catch a version that appears late.
+LATE_COMPLETION_PAUSES = (0, 2, 3, 5, 10)
+# How often the newest version is listed again when the list names a version that
+# GetLayerVersion then says does not exist (deleted in between, or an endpoint that disagrees).
+READ_ATTEMPTS = 3
+# The statement that marks a version superseded by a publish with copy_permissions,
+# until its statements are copied and it is deleted: how a re-run recognises unfinished work.
+SUPERSEDED_MARKER = "layerwise-superseded"
 
 
-class SupersededNotDeleted(Exception):
-    """A new version was published, but the version it superseded could not be deleted."""
+def _sleep(seconds):
+    time.sleep(seconds)
 
-    def __init__(self, result, version, error):
-        super().__init__(f"version {version} could not be deleted")
-        self.result = result
-        self.version = version
-        self.error = error
 
-    @property
-    def message(self):
-        published = self.result["layer_version"]
-        return (
-            f"Published version {published['version']} of layer {published['layer_name']} ({published['arn']}), but could not delete"
-            f" version {self.version}, which it supersedes: {self.error}. Nothing else was changed. Delete it once the cause is fixed,"
-            f" with state=absent and version={self.version} (re-running this task does not: a version kept on purpose looks the same)."
-        )
+def _marker_statement(version_facts):
+    """The marker statement for a version: its own account may read it, which it may anyway."""
+    return desired_statement(SUPERSEDED_MARKER, DEFAULT_ACTION, parse_aws_arn(version_facts["arn"])["account_id"], None)
+
+
+def _without_marker(statements):
+    return [statement for statement in statements if statement["statement_id"] != SUPERSEDED_MARKER]
 
 
 class LayerVersionManager:
-    def __init__(self, lambda_client, check_mode=False, warn=None):
+    """present and absent for one layer at a time; safe to share between threads (it keeps no run state)."""
+
+    def __init__(self, lambda_client, check_mode=False, warn=None, publish_client=None):
         self.client = lambda_client
+        self.publish_client = publish_client or lambda_client
         self.check_mode = check_mode
         self.warn = warn or (lambda message: None)
 
     def read_newest(self, layer_name):
         """Facts of the newest version, or None: two read calls however many versions exist."""
-        summary = get_newest_layer_version_summary(self.client, layer_name)
-        if summary is None:
-            return None
-        response = get_layer_version(self.client, layer_name, summary["Version"])
-        if response is None:
-            # Deleted between the two calls: read again rather than guess.
-            return self.read_newest(layer_name)
-        return layer_version_facts(response)
+        return self._read_newest(layer_name)[0]
 
-    def present(self, desired, source, source_code_hash=None, skip_destroy=False, copy_permissions=False):
-        layer_name = desired["layer_name"]
-        current = self.read_newest(layer_name)
+    def _read_newest(self, layer_name, count=1):
+        """``(facts of the newest version or None, numbers of the ``count`` newest versions)``.
+
+        Bounded: when the list names a version that cannot be read (deleted in
+        between), the list is read again, at most READ_ATTEMPTS times in all.
+        """
+        for _attempt in range(READ_ATTEMPTS):
+            numbers = [summary["Version"] for summary in list_newest_layer_versions(self.client, layer_name, max_items=count)][:count]
+            if not numbers:
+                return None, []
+            response = get_layer_version(self.client, layer_name, numbers[0])
+            if response is not None:
+                return layer_version_facts(response), numbers
+        raise AnsibleLambdaLayerError(
+            message=f"Failed to read the newest version of layer {layer_name}: ListLayerVersions names version {numbers[0]},"
+            f" but GetLayerVersion says it does not exist ({READ_ATTEMPTS} times); the endpoint's answers disagree"
+        )
+
+    def present(self, desired, source, source_code_hash=None, skip_destroy=False, copy_permissions=False, progress=None):
+        progress = progress if progress is not None else Progress()
+        layer_name = desired.layer_name
+        # With copy_permissions, the version below the newest may carry an earlier run's unfinished work.
+        finishing = copy_permissions and not skip_destroy
+        current, numbers = self._read_newest(layer_name, count=2 if finishing else 1)
+        progress.facts.update(layer_version=current, deleted_versions=[])
+
+        # With no version yet a publish is certain, so an S3 object is not streamed just to predict its hash.
+        desired = desired.with_content(source_code_hash or source.content_sha256(needed=current is not None))
+        if not changed_fields(current, desired):
+            if finishing and len(numbers) > 1:
+                return self._finish_superseded(current, numbers[1], progress)
+            return self._result(False, current, current, [], [] if copy_permissions else None)
+
+        source.ensure_publishable()
+        superseded = [] if current is None or skip_destroy else [current["version"]]
         # The statements to carry over: None when not asked to, read only when a publish is due.
         carried = [] if copy_permissions else None
-
-        if source_code_hash:
-            desired["code_sha256"] = source_code_hash
-        else:
-            # With no version yet a publish is certain, so an S3 object is not
-            # streamed just to predict its hash.
-            desired["code_sha256"] = source.content_sha256(needed=current is not None)
-
-        if not changed_fields(current, desired):
-            return self._result(False, current, current, [], carried)
-
-        source.ensure_exists()
-        desired["source_code_size"] = source.size
-        superseded = [] if current is None or skip_destroy else [current["version"]]
         if copy_permissions and current is not None:
-            carried = statements_of(read_policy(self.client, layer_name, current["version"])[0])
+            carried = _without_marker(statements_of(read_policy(self.client, layer_name, current["version"])[0]))
 
         if self.check_mode:
             layer_arn = current["layer_arn"] if current else None
-            return self._result(True, current, predicted_layer_version_facts(desired, layer_arn), superseded, carried)
+            predicted = predicted_layer_version_facts(desired, layer_arn, source.size)
+            return self._result(True, current, predicted, superseded, carried)
 
-        published = self._publish_once(desired, source, newer_than=current["version"] if current else 0)
+        marked = finishing and current is not None
+        if marked:
+            self._mark_superseded(current, progress)
+        try:
+            published = self._publish_once(desired, source, current["version"] if current else 0, progress)
+        except AnsibleLambdaLayerError as e:
+            if marked and not outcome_unknown(e.exception):
+                self._unmark_after_refusal(current, progress)
+            raise
         if source_code_hash and published["code_sha256"] != source_code_hash:
             self.warn(
                 f"source_code_hash: {source_code_hash} differs from the published package's CodeSha256"
                 f" {published['code_sha256']}; every run will publish again until they match"
             )
-        published, own_duplicates = self._settle(published)
-        for statement in carried or []:
-            # Before the superseded version is deleted, so a failure leaves its policy to copy again.
-            add_statement(self.client, layer_name, published["version"], statement)
-        deleted = list(own_duplicates)
-        for version in superseded:
-            try:
-                delete_layer_version(self.client, layer_name, version)
-            except AnsibleLambdaLayerError as e:
-                raise SupersededNotDeleted(self._result(True, current, published, deleted, carried), version, e)
-            deleted.append(version)
-        return self._result(True, current, published, deleted, carried)
+        published = self._settle(published, progress)
+        self._copy_then_delete(published, carried or [], superseded, progress, marked)
+        return self._result(True, current, published, progress.facts["deleted_versions"], carried)
 
-    def _publish_once(self, desired, source, newer_than):
+    def _mark_superseded(self, current, progress):
+        """Before publishing with copy_permissions: the marker on the version to be superseded.
+
+        If the run stops after the publish, the marker tells a re-run that this version
+        is superseded and still to be copied and deleted; a version kept on purpose
+        (skip_destroy) or published by another tool never carries it.
+        """
+        add_statement(self.client, current["layer_name"], current["version"], _marker_statement(current))
+        progress.wrote(f"marked version {current['version']} as superseded (statement {SUPERSEDED_MARKER})")
+
+    def _unmark_after_refusal(self, current, progress):
+        """The publish was refused (nothing published): take the marker off again, if possible."""
+        try:
+            remove_statement(self.client, current["layer_name"], current["version"], SUPERSEDED_MARKER)
+        except AnsibleLambdaLayerError:
+            return  # the failure reports the marker as written; a later publish uses it, nothing else reads it
+        progress.wrote(f"removed the marker from version {current['version']} again")
+
+    def _copy_then_delete(self, published, statements, superseded, progress, marked):
+        """After a publish: copy the statements to the new version, then delete the superseded versions."""
+        layer_name, version = published["layer_name"], published["version"]
+        copies = [Step("copy", statement["statement_id"], f"add statement {statement['statement_id']} to version {version}") for statement in statements]
+        deletions = [Step("delete", number, f"delete version {number}") for number in superseded]
+        if marked:
+            remedy = (
+                f"run the task again once the cause is fixed: version {superseded[0]} carries the statement {SUPERSEDED_MARKER}, so the"
+                f" next run copies what is missing to version {version} and deletes version {superseded[0]}"
+            )
+        else:
+            remedy = " and ".join(
+                f"delete version {number} with state=absent and version={number} (re-running this task does not: a version kept"
+                " on purpose looks the same)"
+                for number in superseded
+            )
+        progress.plan(copies + deletions, remedy)
+        copied = []
+        for step, statement in zip(copies, statements):
+            # Before the superseded version is deleted, so a failure leaves its policy to copy again.
+            add_statement(self.client, layer_name, version, statement)
+            copied.append(statement["statement_id"])
+            progress.done(step)
+            progress.wrote(f"added statement {statement['statement_id']} to version {version}", copied_permissions=list(copied))
+        for step in deletions:
+            delete_layer_version(self.client, layer_name, step.subject)
+            progress.done(step)
+            progress.wrote(f"deleted version {step.subject}", deleted_versions=progress.facts["deleted_versions"] + [step.subject])
+
+    def _finish_superseded(self, current, below, progress):
+        """An unchanged run with copy_permissions: finish what an earlier run left (see _mark_superseded).
+
+        Only a version carrying the marker is touched: its statements missing on the
+        newest version are copied, then it is deleted.
+        """
+        statements = statements_of(read_policy(self.client, current["layer_name"], below)[0])
+        if not any(statement["statement_id"] == SUPERSEDED_MARKER for statement in statements):
+            return self._result(False, current, current, [], [])
+        present = {statement["statement_id"] for statement in statements_of(read_policy(self.client, current["layer_name"], current["version"])[0])}
+        missing = [statement for statement in _without_marker(statements) if statement["statement_id"] not in present]
+        if not self.check_mode:
+            self._copy_then_delete(current, missing, [below], progress, marked=True)
+        result = self._result(True, current, current, [below], missing)
+        result["finished_superseded_version"] = below
+        return result
+
+    def _publish_once(self, desired, source, newer_than, progress):
         """Publish, and never twice: PublishLayerVersion is not idempotent.
 
         Refusals (throttling, no connection) are retried by the call itself. When
-        the answer is lost (a 5xx, a broken connection, a timeout), AWS may have
-        created the version all the same; the newest versions are read, and only
-        if none newer than ``newer_than`` has the desired content and metadata is
-        the request sent again.
+        the outcome is unknown (a 5xx, a broken connection, a timeout, a malformed
+        answer), AWS may have created the version all the same, possibly some
+        seconds later: the newest versions are read over LATE_COMPLETION_PAUSES,
+        and only if none newer than ``newer_than`` has the desired content and
+        metadata is the request sent again, PUBLISH_ATTEMPTS times at most.
         """
         request = self._publish_request(desired, source)
-        attempt = 1
-        while True:
+        for attempt in range(1, PUBLISH_ATTEMPTS + 1):
             try:
-                return layer_version_facts(publish_layer_version(self.client, **request))
+                published = layer_version_facts(publish_layer_version(self.publish_client, **request))
+                break
             except AnsibleLambdaLayerError as e:
                 if not outcome_unknown(e.exception):
                     raise
-                found = self._find_published(desired, source, newer_than)
+                found = self._look_for_published(desired, source, newer_than)
                 if found is not None:
-                    return found
-                if attempt >= PUBLISH_ATTEMPTS:
-                    raise
-                attempt += 1
+                    published = found
+                    break
+                if attempt == PUBLISH_ATTEMPTS:
+                    progress.wrote(f"sent {PUBLISH_ATTEMPTS} publish requests whose outcome is unknown")
+                    progress.plan(
+                        [Step("publish", None, "know whether a version was published")],
+                        "run the task again: it looks for a version published meanwhile before publishing",
+                    )
+                    raise AnsibleLambdaLayerError(
+                        message=f"Failed to publish layer version: the outcome of {PUBLISH_ATTEMPTS} attempts is unknown and no new version"
+                        f" with the desired content appeared within {sum(LATE_COMPLETION_PAUSES)} s of each",
+                        exception=e.exception,
+                    ) from e
+        progress.wrote(f"published version {published['version']}", layer_version=published)
+        return published
 
-    def _find_published(self, desired, source, newer_than):
-        """Facts of a version newer than ``newer_than`` that is what ``desired`` asks for, or None."""
-        wanted = dict(desired, code_sha256=source.content_sha256(needed=True))
-        for summary in list_newest_layer_versions(self.client, desired["layer_name"]):
+    def _look_for_published(self, desired, source, newer_than):
+        """A version newer than ``newer_than`` that is what ``desired`` asks for, looked for over a bounded time, or None."""
+        wanted = desired.with_content(source.content_sha256(needed=True))
+        for pause in LATE_COMPLETION_PAUSES:
+            _sleep(pause)
+            found = self._find_published(wanted, newer_than)
+            if found is not None:
+                return found
+        return None
+
+    def _find_published(self, wanted, newer_than):
+        for summary in list_newest_layer_versions(self.client, wanted.layer_name):
             if summary["Version"] <= newer_than:
                 break
-            response = get_layer_version(self.client, desired["layer_name"], summary["Version"])
+            response = get_layer_version(self.client, wanted.layer_name, summary["Version"])
             if response and not changed_fields(layer_version_facts(response), wanted):
                 return layer_version_facts(response)
         return None
 
-    def _settle(self, published):
+    def _settle(self, published, progress):
         """Two runs of the same task at once may both publish: the newest identical version wins.
 
         If a version newer than ours holds the same content and metadata, another run
         published it after us; ours is the redundant one and is deleted (only ours:
-        a run never deletes what another run published). Returns the version to
-        report and the numbers of our own deleted duplicates.
+        a run never deletes what another run published). Returns the version to report.
         """
         newest = self.read_newest(published["layer_name"])
         if newest is None or newest["version"] <= published["version"] or changed_fields(newest, published):
-            return published, []
+            return published
+        step = Step("delete", published["version"], f"delete version {published['version']}, a duplicate of version {newest['version']}")
+        progress.plan([step], f"delete version {published['version']} with state=absent and version={published['version']}")
         delete_layer_version(self.client, published["layer_name"], published["version"])
-        return newest, [published["version"]]
+        progress.done(step)
+        progress.wrote(
+            f"deleted version {published['version']}, a duplicate of version {newest['version']} published by a concurrent run",
+            layer_version=newest,
+            deleted_versions=progress.facts["deleted_versions"] + [published["version"]],
+        )
+        return newest
 
     @staticmethod
     def _publish_request(desired, source):
-        request = {"LayerName": desired["layer_name"], "Content": source.publish_content()}
-        if desired["description"]:
-            request["Description"] = desired["description"]
-        if desired["license_info"]:
-            request["LicenseInfo"] = desired["license_info"]
-        if desired["compatible_runtimes"]:
-            request["CompatibleRuntimes"] = desired["compatible_runtimes"]
-        if desired["compatible_architectures"]:
-            request["CompatibleArchitectures"] = desired["compatible_architectures"]
+        request = {"LayerName": desired.layer_name, "Content": source.publish_content()}
+        if desired.description:
+            request["Description"] = desired.description
+        if desired.license_info:
+            request["LicenseInfo"] = desired.license_info
+        if desired.compatible_runtimes:
+            request["CompatibleRuntimes"] = list(desired.compatible_runtimes)
+        if desired.compatible_architectures:
+            request["CompatibleArchitectures"] = list(desired.compatible_architectures)
         return request
 
     @staticmethod
@@ -276,15 +325,21 @@ class LayerVersionManager:
                 result["diff"]["after"]["permissions"] = list(carried)
         return result
 
-    def absent(self, layer_name, version=None, skip_destroy=False):
+    def absent(self, layer_name, version=None, skip_destroy=False, progress=None):
+        progress = progress if progress is not None else Progress()
         if version is not None:
             existing = [version] if get_layer_version(self.client, layer_name, version) else []
         else:
             existing = [summary["Version"] for summary in list_layer_versions(self.client, layer_name)]
         to_delete = [] if skip_destroy else existing
+        progress.facts["deleted_versions"] = []
         if not self.check_mode:
-            for number in to_delete:
-                delete_layer_version(self.client, layer_name, number)
+            steps = [Step("delete", number, f"delete version {number}") for number in to_delete]
+            progress.plan(steps, "run the task again once the cause is fixed: it deletes what is left")
+            for step in steps:
+                delete_layer_version(self.client, layer_name, step.subject)
+                progress.done(step)
+                progress.wrote(f"deleted version {step.subject}", deleted_versions=progress.facts["deleted_versions"] + [step.subject])
         remaining = [number for number in existing if number not in to_delete]
         return {
             "changed": bool(to_delete),
@@ -303,11 +358,13 @@ class LayerTask:
         self.desired = desired
         self.source = source
 
-    def run(self, manager):
+    def run(self, manager, progress=None):
         params = self.params
         if params["state"] == "present":
-            return manager.present(self.desired, self.source, params["source_code_hash"], params["skip_destroy"], params["copy_permissions"])
-        return manager.absent(self.layer_name, params["version"], params["skip_destroy"])
+            return manager.present(
+                self.desired, self.source, params["source_code_hash"], params["skip_destroy"], params["copy_permissions"], progress=progress
+            )
+        return manager.absent(self.layer_name, params["version"], params["skip_destroy"], progress=progress)
 
 
 def prepare_task(params, lambda_model, s3_client_factory, warn_function=warn):
@@ -355,26 +412,14 @@ def check_arn_locations(module, tasks):
 
 def run_module(module):
     """Run ``lambda_layer_version`` for an AnsibleAWSModule and exit."""
-    lambda_client = aws_client(module, "lambda")
-    try:
+
+    def work(progress):
+        lambda_client = aws_client(module, "lambda")
         task = prepare_task(module.params, lambda_client.meta.service_model, lambda: aws_client(module, "s3"))
         check_arn_locations(module, [task])
         # ansible-core's own warn(), not module.warn(): amazon.aws 10's AnsibleAWSModule
         # re-sends its warnings through exit_json, which ansible-core 2.19 reports as deprecated.
-        result = task.run(LayerVersionManager(lambda_client, check_mode=module.check_mode, warn=warn))
-    except LayerInputError as e:
-        module.fail_json(msg=str(e))
-    except SupersededNotDeleted as e:
-        result = _with_diff_if_asked(module, e.result)
-        module.fail_json_aws(e.error.exception or e.error, msg=e.message, undeleted_versions=[e.version], **result)
-    except AnsibleLambdaLayerError as e:
-        module.fail_json_aws_error(e)
-    module.exit_json(**_with_diff_if_asked(module, result))
+        manager = LayerVersionManager(lambda_client, check_mode=module.check_mode, warn=warn)
+        return task.run(manager, progress)
 
-
-def _with_diff_if_asked(module, result):
-    result = dict(result)
-    diff = result.pop("diff")
-    if module._diff:
-        result["diff"] = diff
-    return result
+    module_boundary(module, work)

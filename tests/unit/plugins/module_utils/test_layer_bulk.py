@@ -19,14 +19,17 @@ class FakeTask(LayerTask):
         self.error = error
         self.delay = delay
         self.tracker = tracker
+        self.wrote = False
 
-    def run(self, manager):
+    def run(self, manager, progress=None):
         if self.tracker:
             self.tracker.enter()
         time.sleep(self.delay)
         if self.tracker:
             self.tracker.leave()
         if self.error:
+            if self.wrote and progress is not None:
+                progress.wrote("published version 2", layer_version={"version": 2})
             raise self.error
         return dict(self.outcome)
 
@@ -60,19 +63,33 @@ def test_a_failing_layer_does_not_stop_the_others():
     tasks = [FakeTask("ok1"), FakeTask("bad", error=error), FakeTask("ok2")]
     outcomes = run_tasks(None, tasks, max_concurrency=2)
     assert outcomes[0]["changed"] is False and outcomes[2]["changed"] is False
-    assert outcomes[1] == {"failed": True, "msg": "Failed to publish layer version"}
+    assert outcomes[1] == {"failed": True, "changed": False, "msg": "Failed to publish layer version. Nothing was written."}
+
+
+def test_any_exception_fails_its_layer_only_and_keeps_what_it_wrote():
+    gone = FakeTask("gone", error=FileNotFoundError(2, "No such file or directory"))
+    gone.wrote = True
+    tasks = [FakeTask("ok1"), gone, FakeTask("ok2", error=KeyError("LayerVersionArn"))]
+    outcomes = run_tasks(None, tasks, max_concurrency=3)
+    assert outcomes[0]["changed"] is False and "failed" not in outcomes[0]
+    assert outcomes[1]["failed"] is True and outcomes[1]["changed"] is True
+    assert outcomes[1]["layer_version"] == {"version": 2}
+    assert outcomes[1]["msg"].startswith("FileNotFoundError: ") and "published version 2" in outcomes[1]["msg"]
+    assert outcomes[2]["failed"] is True and outcomes[2]["changed"] is False
+    assert outcomes[2]["msg"] == "KeyError: 'LayerVersionArn'. Nothing was written."
 
 
 def test_combine_builds_per_layer_results_and_headed_diffs():
     tasks = [FakeTask("a"), FakeTask("b")]
     outcomes = [
         {"changed": True, "layer_version": {"version": 2}, "deleted_versions": [1], "diff": {"before": {"version": 1}, "after": {"version": 2}}},
-        {"failed": True, "msg": "boom", "error_code": "ServiceException"},
+        {"failed": True, "msg": "boom", "error": {"code": "ServiceException", "message": "boom"}},
     ]
-    result = combine(tasks, outcomes, with_diff=True)
+    result = combine(tasks, outcomes, with_diff=True, region="eu-west-1")
     assert result["changed"] is True
     assert result["results"][0] == {
         "layer_name": "a",
+        "region": "eu-west-1",
         "state": "present",
         "changed": True,
         "failed": False,
@@ -82,10 +99,12 @@ def test_combine_builds_per_layer_results_and_headed_diffs():
     }
     assert result["results"][1] == {
         "layer_name": "b",
+        "region": "eu-west-1",
         "state": "present",
         "changed": False,
         "failed": True,
         "msg": "boom",
+        "error": {"code": "ServiceException", "message": "boom"},
         "error_code": "ServiceException",
         "deleted_versions": [],
     }

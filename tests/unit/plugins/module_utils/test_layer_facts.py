@@ -54,9 +54,8 @@ def test_missing_optional_fields_become_empty():
 
 
 def test_predicted_facts_leave_unknowns_null():
-    desired = build_desired("l1", description="d", compatible_runtimes=["python3.12"])
-    desired.update(code_sha256="abc=", source_code_size=5)
-    facts = predicted_layer_version_facts(desired, layer_arn="arn:aws:lambda:us-east-1:123456789012:layer:l1")
+    desired = build_desired("l1", description="d", compatible_runtimes=["python3.12"]).with_content("abc=")
+    facts = predicted_layer_version_facts(desired, layer_arn="arn:aws:lambda:us-east-1:123456789012:layer:l1", source_code_size=5)
     assert set(facts) == set(FACT_KEYS)
     assert facts["arn"] is None and facts["version"] is None and facts["created_date"] is None
     assert facts["code_sha256"] == "abc=" and facts["source_code_size"] == 5 and facts["description"] == "d"

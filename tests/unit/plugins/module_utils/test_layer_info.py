@@ -78,7 +78,7 @@ def test_one_worker_reads_sequentially():
 def test_every_item_has_full_facts_and_no_location_unless_asked():
     client = MagicMock()
     client.get_layer_version.side_effect = lambda LayerName, VersionNumber: response(VersionNumber)
-    client.get_paginator.return_value.paginate.return_value.build_full_result.return_value = {"LayerVersions": [{"Version": 1}, {"Version": 2}]}
+    client.get_paginator.return_value.paginate.return_value = [{"LayerVersions": [{"Version": 1}, {"Version": 2}]}]
     items = LayerVersionReader(client).versions("l1")
     assert [item["version"] for item in items] == [2, 1]
     assert all(set(item) == set(FACT_KEYS) for item in items)
@@ -98,12 +98,12 @@ def test_filters_go_to_the_api_and_are_checked_again():
     client.get_layer_version.side_effect = lambda LayerName, VersionNumber: by_version[VersionNumber]
     paginate = client.get_paginator.return_value.paginate
     # An endpoint that ignores the filters (as moto does) returns everything.
-    paginate.return_value.build_full_result.return_value = {
+    paginate.return_value = [{
         "LayerVersions": [
             {"Version": number, "CompatibleRuntimes": item["CompatibleRuntimes"], "CompatibleArchitectures": item["CompatibleArchitectures"]}
             for number, item in by_version.items()
         ]
-    }
+    }]
     items = LayerVersionReader(client).versions("l1", runtime="python3.12", architecture="arm64")
     paginate.assert_called_with(LayerName="l1", CompatibleRuntime="python3.12", CompatibleArchitecture="arm64")
     assert [item["version"] for item in items] == [2]
@@ -112,13 +112,13 @@ def test_filters_go_to_the_api_and_are_checked_again():
 def test_latest_reads_only_the_newest_matching_version():
     client = MagicMock()
     client.get_layer_version.side_effect = lambda LayerName, VersionNumber: response(VersionNumber, ["python3.12"])
-    client.get_paginator.return_value.paginate.return_value.build_full_result.return_value = {
+    client.get_paginator.return_value.paginate.return_value = [{
         "LayerVersions": [
             {"Version": 5, "CompatibleRuntimes": ["python3.13"]},
             {"Version": 4, "CompatibleRuntimes": ["python3.12"]},
             {"Version": 3, "CompatibleRuntimes": ["python3.12"]},
         ]
-    }
+    }]
     items = LayerVersionReader(client).versions("l1", runtime="python3.12", latest=True)
     assert [item["version"] for item in items] == [4]
     client.get_layer_version.assert_called_once_with(LayerName="l1", VersionNumber=4)
@@ -128,12 +128,12 @@ def test_every_layer_reads_each_newest_version():
     client = MagicMock()
     other = "arn:aws:lambda:us-east-1:123456789012:layer:l2"
     client.get_layer_version.side_effect = lambda LayerName, VersionNumber: response(VersionNumber, layer_arn=LayerName)
-    client.get_paginator.return_value.paginate.return_value.build_full_result.return_value = {
+    client.get_paginator.return_value.paginate.return_value = [{
         "Layers": [
             {"LayerArn": ARN, "LayerName": "l1", "LatestMatchingVersion": {"Version": 7}},
             {"LayerArn": other, "LayerName": "l2", "LatestMatchingVersion": {"Version": 2}},
         ]
-    }
+    }]
     items = LayerVersionReader(client).every_layer()
     assert [(item["layer_name"], item["version"]) for item in items] == [("l1", 7), ("l2", 2)]
 

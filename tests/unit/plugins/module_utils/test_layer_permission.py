@@ -48,6 +48,7 @@ def policy_response(*statements, revision="rev-1"):
 
 def client_with_policy(*statements, revision="rev-1"):
     client = MagicMock()
+    client.add_layer_version_permission.return_value = {"Statement": "{}", "RevisionId": "rev-2"}
     if statements:
         client.get_layer_version_policy.return_value = policy_response(*statements, revision=revision)
     else:

@@ -26,9 +26,7 @@ def desired(**overrides):
     )
     code_sha256 = overrides.pop("code_sha256", "hash-a")
     values.update(overrides)
-    state = build_desired("l", **values)
-    state["code_sha256"] = code_sha256
-    return state
+    return build_desired("l", **values).with_content(code_sha256)
 
 
 def test_equal_state_has_no_changes():

@@ -14,8 +14,8 @@ from moto import mock_aws
 from ansible_collections.layerwise.aws.plugins.module_utils._layer_errors import LayerInputError
 from ansible_collections.layerwise.aws.plugins.module_utils._layer_state import build_desired
 from ansible_collections.layerwise.aws.plugins.module_utils._layer_version import LayerVersionManager
-from ansible_collections.layerwise.aws.plugins.module_utils._layer_version import LocalZipSource
-from ansible_collections.layerwise.aws.plugins.module_utils._layer_version import S3Source
+from ansible_collections.layerwise.aws.plugins.module_utils._layer_source import LocalZipSource
+from ansible_collections.layerwise.aws.plugins.module_utils._layer_source import S3Source
 
 ARN = "arn:aws:lambda:us-east-1:123456789012:layer:l1"
 
@@ -168,9 +168,9 @@ def test_absent_one_version():
 
 def test_absent_all_versions_reads_every_page():
     client = MagicMock()
-    client.get_paginator.return_value.paginate.return_value.build_full_result.return_value = {
+    client.get_paginator.return_value.paginate.return_value = [{
         "LayerVersions": [{"Version": 2}, {"Version": 5}, {"Version": 1}]
-    }
+    }]
     result = LayerVersionManager(client).absent("l1")
     assert result["deleted_versions"] == [5, 2, 1]
     assert [call.kwargs["VersionNumber"] for call in client.delete_layer_version.call_args_list] == [5, 2, 1]
@@ -178,7 +178,7 @@ def test_absent_all_versions_reads_every_page():
 
 def test_absent_nothing_to_do():
     client = MagicMock()
-    client.get_paginator.return_value.paginate.return_value.build_full_result.return_value = {"LayerVersions": []}
+    client.get_paginator.return_value.paginate.return_value = [{"LayerVersions": []}]
     result = LayerVersionManager(client).absent("l1")
     assert result["changed"] is False and result["deleted_versions"] == []
     client.delete_layer_version.assert_not_called()
@@ -187,7 +187,7 @@ def test_absent_nothing_to_do():
 @pytest.mark.parametrize("check_mode, skip_destroy", [(True, False), (False, True)])
 def test_absent_check_mode_and_skip_destroy_delete_nothing(check_mode, skip_destroy):
     client = MagicMock()
-    client.get_paginator.return_value.paginate.return_value.build_full_result.return_value = {"LayerVersions": [{"Version": 2}]}
+    client.get_paginator.return_value.paginate.return_value = [{"LayerVersions": [{"Version": 2}]}]
     result = LayerVersionManager(client, check_mode=check_mode).absent("l1", skip_destroy=skip_destroy)
     client.delete_layer_version.assert_not_called()
     assert result["deleted_versions"] == ([2] if check_mode else [])
@@ -214,7 +214,7 @@ def test_s3_source_missing_object_names_s3_key():
     s3 = boto3.client("s3", region_name="us-east-1")
     s3.create_bucket(Bucket="layer-bucket")
     with pytest.raises(LayerInputError, match="^s3_key: s3://layer-bucket/missing.zip does not exist"):
-        S3Source(s3, "layer-bucket", "missing.zip").ensure_exists()
+        S3Source(s3, "layer-bucket", "missing.zip").ensure_publishable()
 
 
 @mock_aws
@@ -241,7 +241,9 @@ def test_copy_permissions_carries_statements_to_the_new_version(package):
     client = mock_client(version_response(7, "old-hash"))
     client.get_layer_version_policy.return_value = {"Policy": json.dumps({"Statement": [statement]}), "RevisionId": "r"}
     order = []
-    client.add_layer_version_permission.side_effect = lambda **request: order.append(("add", request["VersionNumber"])) or {}
+    client.add_layer_version_permission.side_effect = lambda **request: order.append(("add", request["VersionNumber"], request["StatementId"])) or {
+        "Statement": "{}"
+    }
     client.delete_layer_version.side_effect = lambda **request: order.append(("delete", request["VersionNumber"]))
 
     checked = LayerVersionManager(client, check_mode=True).present(build_desired("l1"), LocalZipSource(path), copy_permissions=True)
@@ -251,7 +253,8 @@ def test_copy_permissions_carries_statements_to_the_new_version(package):
 
     result = LayerVersionManager(client).present(build_desired("l1"), LocalZipSource(path), copy_permissions=True)
     assert result["copied_permissions"] == ["share"]
-    assert order == [("add", 8), ("delete", 7)]  # copied before the superseded version goes
+    # The superseded version is marked first, the statement copied before it goes.
+    assert order == [("add", 7, "layerwise-superseded"), ("add", 8, "share"), ("delete", 7)]
 
 
 def test_copy_permissions_reads_nothing_when_unchanged(package):

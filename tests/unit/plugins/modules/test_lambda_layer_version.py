@@ -77,14 +77,21 @@ def test_diff_is_returned_only_in_diff_mode(run_module, aws_clients, good_zip):
     lambda_client.publish_layer_version.assert_not_called()
 
 
-def test_bulk_module_checks_every_item_before_any_aws_call(run_module, aws_clients, good_zip):
+def test_a_bad_bulk_item_fails_alone_before_any_aws_call_for_it(run_module, aws_clients, good_zip):
     from ansible_collections.layerwise.aws.plugins.modules import lambda_layer_versions  # pylint: disable=import-outside-toplevel
 
+    lambda_client = aws_clients.setdefault("lambda", MagicMock())
+    lambda_client.meta = boto3.client("lambda", region_name="us-east-1", aws_access_key_id="x", aws_secret_access_key="x").meta
+    lambda_client.list_layer_versions.return_value = {"LayerVersions": []}
     layers = [{"layer_name": "one", "filename": good_zip}, {"layer_name": "two", "filename": "/nonexistent.zip"}]
-    result = run_module(lambda_layer_versions.main, dict(CONNECTION, layers=layers))
+    result = run_module(lambda_layer_versions.main, dict(CONNECTION, layers=layers, _ansible_check_mode=True))
     assert result["failed"] is True
-    assert result["msg"].startswith("layers[1] (two): filename: /nonexistent.zip does not exist")
-    assert aws_clients.calls() == []
+    assert result["msg"].startswith("1 of 2 layers failed")
+    one, two = result["results"]
+    assert (one["failed"], one["changed"]) == (False, True)  # handled: would publish
+    assert two["failed"] is True and two["changed"] is False
+    assert two["msg"].startswith("layers[1] (two): filename: /nonexistent.zip does not exist")
+    assert {call.kwargs["LayerName"] for call in aws_clients.calls()} == {"one"}
 
 
 def test_bulk_module_refuses_a_layer_given_twice(run_module, aws_clients, good_zip):
@@ -93,7 +100,8 @@ def test_bulk_module_refuses_a_layer_given_twice(run_module, aws_clients, good_z
     layers = [{"layer_name": "one", "filename": good_zip}, {"layer_name": "one", "filename": good_zip}]
     result = run_module(lambda_layer_versions.main, dict(CONNECTION, layers=layers))
     assert result["failed"] is True
-    assert "layer one is also given in layers[0]" in result["msg"]
+    assert all(item["failed"] for item in result["results"])
+    assert "layer one is given in layers[0], layers[1]" in result["msg"]
     assert aws_clients.calls() == []
 
 
@@ -104,3 +112,13 @@ def test_bulk_module_checks_max_concurrency(run_module, aws_clients, good_zip):
     assert result["failed"] is True
     assert result["msg"].startswith("max_concurrency: 0 is not between 1 and 64")
     assert aws_clients.calls() == []
+
+
+def test_an_unforeseen_exception_fails_without_a_traceback(run_module, aws_clients, good_zip):
+    lambda_client = aws_clients.setdefault("lambda", MagicMock())
+    lambda_client.meta = boto3.client("lambda", region_name="us-east-1", aws_access_key_id="x", aws_secret_access_key="x").meta
+    lambda_client.list_layer_versions.side_effect = KeyError("LayerVersions")
+    result = run_module(lambda_layer_version.main, dict(BASE, filename=good_zip))
+    assert result["failed"] is True and result["changed"] is False
+    assert result["msg"] == "KeyError: 'LayerVersions'. Nothing was written."
+    assert "exception" not in result
