@@ -62,6 +62,9 @@ LATE_COMPLETION_PAUSES = (0, 2, 3, 5, 10)
 # How often the newest version is listed again when the list names a version that
 # GetLayerVersion then says does not exist (deleted in between, or an endpoint that disagrees).
 READ_ATTEMPTS = 3
+# How many of the newest versions are read when looking for a version a concurrent run
+# or a lost answer published (more runs than this at once are not told apart).
+SETTLE_WINDOW = 50
 # The statement that marks a version superseded by a publish with copy_permissions,
 # until its statements are copied and it is deleted: how a re-run recognises unfinished work.
 SUPERSEDED_MARKER = "layerwise-superseded"
@@ -152,7 +155,7 @@ class LayerVersionManager:
                 f"source_code_hash: {source_code_hash} differs from the published package's CodeSha256"
                 f" {published['code_sha256']}; every run will publish again until they match"
             )
-        published = self._settle(published, progress)
+        published = self._settle(published, current["version"] if current else 0, progress)
         self._copy_then_delete(published, carried or [], superseded, progress, marked)
         return self._result(True, current, published, progress.facts["deleted_versions"], carried)
 
@@ -201,7 +204,7 @@ class LayerVersionManager:
         for step in deletions:
             delete_layer_version(self.client, layer_name, step.subject)
             progress.done(step)
-            progress.wrote(f"deleted version {step.subject}", deleted_versions=progress.facts["deleted_versions"] + [step.subject])
+            progress.wrote(f"deleted version {step.subject}", deleted_versions=progress.facts.get("deleted_versions", []) + [step.subject])
 
     def _finish_superseded(self, current, below, progress):
         """An unchanged run with copy_permissions: finish what an earlier run left (see _mark_superseded).
@@ -266,35 +269,48 @@ class LayerVersionManager:
                 return found
         return None
 
-    def _find_published(self, wanted, newer_than):
-        for summary in list_newest_layer_versions(self.client, wanted.layer_name):
-            if summary["Version"] <= newer_than:
-                break
-            response = get_layer_version(self.client, wanted.layer_name, summary["Version"])
+    def _find_published(self, wanted, newer_than, older_than=None, oldest=False):
+        """A version numbered between ``newer_than`` and ``older_than`` (exclusive) that is what ``wanted`` asks for.
+
+        The newest such version, or the oldest with ``oldest``; None when there is none.
+        One list call of at most SETTLE_WINDOW versions, and a read of each candidate.
+        """
+        numbers = [
+            summary["Version"]
+            for summary in list_newest_layer_versions(self.client, wanted.get("layer_name"), max_items=SETTLE_WINDOW)
+            if newer_than < summary["Version"] and (older_than is None or summary["Version"] < older_than)
+        ]
+        for number in sorted(numbers, reverse=not oldest):
+            response = get_layer_version(self.client, wanted.get("layer_name"), number)
             if response and not changed_fields(layer_version_facts(response), wanted):
                 return layer_version_facts(response)
         return None
 
-    def _settle(self, published, progress):
-        """Two runs of the same task at once may both publish: the newest identical version wins.
+    def _settle(self, published, superseded_number, progress):
+        """Runs of the same task at once may each publish: the oldest identical new version wins.
 
-        If a version newer than ours holds the same content and metadata, another run
-        published it after us; ours is the redundant one and is deleted (only ours:
-        a run never deletes what another run published). Returns the version to report.
+        Every run that publishes reads the versions between the one it superseded and
+        its own. If one of them holds the same content and metadata, a concurrent run
+        published it first: ours is redundant and is deleted (only ours: a run never
+        deletes what another run published), and the earlier one is reported. Since
+        the first identical version exists before any later one is published, every
+        later run sees it, so however the runs interleave exactly one new version
+        remains. Returns the version to report.
         """
-        newest = self.read_newest(published["layer_name"])
-        if newest is None or newest["version"] <= published["version"] or changed_fields(newest, published):
+        earlier = self._find_published(published, newer_than=superseded_number, older_than=published["version"], oldest=True)
+        if earlier is None:
             return published
-        step = Step("delete", published["version"], f"delete version {published['version']}, a duplicate of version {newest['version']}")
-        progress.plan([step], f"delete version {published['version']} with state=absent and version={published['version']}")
-        delete_layer_version(self.client, published["layer_name"], published["version"])
+        number = published["version"]
+        step = Step("delete", number, f"delete version {number}, a duplicate of version {earlier['version']}")
+        progress.plan([step], f"delete version {number} with state=absent and version={number}")
+        delete_layer_version(self.client, published["layer_name"], number)
         progress.done(step)
         progress.wrote(
-            f"deleted version {published['version']}, a duplicate of version {newest['version']} published by a concurrent run",
-            layer_version=newest,
-            deleted_versions=progress.facts["deleted_versions"] + [published["version"]],
+            f"deleted version {number}, a duplicate of version {earlier['version']} published by a concurrent run",
+            layer_version=earlier,
+            deleted_versions=progress.facts.get("deleted_versions", []) + [number],
         )
-        return newest
+        return earlier
 
     @staticmethod
     def _publish_request(desired, source):
@@ -339,7 +355,7 @@ class LayerVersionManager:
             for step in steps:
                 delete_layer_version(self.client, layer_name, step.subject)
                 progress.done(step)
-                progress.wrote(f"deleted version {step.subject}", deleted_versions=progress.facts["deleted_versions"] + [step.subject])
+                progress.wrote(f"deleted version {step.subject}", deleted_versions=progress.facts.get("deleted_versions", []) + [step.subject])
         remaining = [number for number in existing if number not in to_delete]
         return {
             "changed": bool(to_delete),

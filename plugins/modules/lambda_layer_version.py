@@ -108,6 +108,13 @@ options:
         version. Permissions belong to one version in AWS; without this, a new version is shared with nobody.
       - The statements are read only when a new version is due; check mode and diff mode show them
         (C(permissions) in the diff) and RV(copied_permissions) lists their ids.
+      - Unless O(skip_destroy=true), the version to be superseded is first marked with a statement
+        C(layerwise-superseded) (granting read access to its own account, which it has anyway). If the run stops after
+        publishing (a refused grant, a failed deletion, an interrupted job), the marker tells the next run of the task
+        that this version is superseded: that run copies the statements still missing on the newest version and deletes
+        the marked version, even when nothing else changed (RV(finished_superseded_version)). A version kept on purpose
+        (O(skip_destroy=true)) or published by another tool never carries the marker and is never deleted this way.
+        An unchanged run therefore reads one policy more (the version below the newest), only with this option.
     type: bool
     default: false
   version:
@@ -128,6 +135,10 @@ notes:
     and metadata, so a run never leaves two identical new versions.
   - When two runs of the same task publish at the same time, the newest identical version is kept and reported by
     both; each run deletes only its own redundant version and the version it superseded, never another run's.
+  - A task that fails after it wrote anything reports C(changed=true), the facts of what exists now (RV(layer_version),
+    RV(deleted_versions), RV(undeleted_versions), RV(uncopied_permissions)), and a message saying what failed, what was
+    done, what was not and how to finish. Every answer is checked against the AWS API model before it is used: a 2xx
+    answer with an HTML page or an empty body is an error naming the call and the endpoint, never "no versions".
     See the collection's C(docs/reliability.md).
 seealso:
   - module: amazon.aws.lambda_layer
@@ -299,13 +310,28 @@ copied_permissions:
   sample: [share-with-prod]
 undeleted_versions:
   description:
-    - When a new version was published but the version it supersedes could not be deleted, that version's number.
-      The task then fails (with RV(layer_version) describing the new version) so that the cause can be fixed;
-      delete the version with O(state=absent) and O(version).
-  returned: on that failure
+    - When the task fails after writing, the versions it meant to delete and did not (the superseded version after a
+      publish, or what is left of O(state=absent)). RV(layer_version) then describes the new version and C(msg) says
+      how to finish.
+  returned: on a failure after a write
   type: list
   elements: int
   sample: [3]
+uncopied_permissions:
+  description:
+    - With O(copy_permissions=true), when the task fails after publishing, the ids of the statements not copied to the
+      new version. The next run of the task copies them (see O(copy_permissions)).
+  returned: on a failure after a publish
+  type: list
+  elements: str
+  sample: [share-with-prod]
+finished_superseded_version:
+  description:
+    - With O(copy_permissions=true), the number of a version an earlier, interrupted run had superseded and marked,
+      whose statements this run copied to the newest version before deleting it.
+  returned: when an unchanged run finished such work
+  type: int
+  sample: 3
 diff:
   description:
     - With O(state=present), the version number and the compared fields (C(code_sha256), C(description),

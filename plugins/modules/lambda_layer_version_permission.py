@@ -69,6 +69,10 @@ options:
     default: false
 notes:
   - A version that does not exist fails the task, naming O(version) (or O(arn)).
+  - A statement that differs is replaced: removed (from the policy revision read), then added. If the add fails, the
+    previous statement is put back and the task fails with C(changed=true), saying so; if even that fails, the task
+    reports the statement removed (RV(statement) is V(null), RV(unrestored_permissions) names it) and the next run adds
+    the statement as asked.
 seealso:
   - module: layerwise.aws.lambda_layer_version
   - module: layerwise.aws.lambda_layer_version_info
@@ -165,6 +169,12 @@ revision_id:
   returned: always
   type: str
   sample: 4843f2f6-7c59-4fda-b484-afd0bc0e22b8
+unrestored_permissions:
+  description: When a replace failed and the previous statement could not be put back, its id.
+  returned: on that failure
+  type: list
+  elements: str
+  sample: [share-with-prod]
 diff:
   description: The statement before and after (empty when absent).
   returned: in diff mode

@@ -16,9 +16,10 @@ description:
   - Use it instead of a loop over M(layerwise.aws.lambda_layer_version) when there are many layers. A loop pays
     Ansible's per-task cost and a module start for every item; this module starts once, makes one Lambda client,
     and handles up to O(max_concurrency) layers at the same time.
-  - Every item is checked before the first AWS call; one bad item fails the task with nothing read or written.
-  - A layer whose AWS calls fail does not stop the others. The task then fails at the end, with a message naming
-    every failed layer and the results of all of them in RV(results).
+  - Every item is checked before the first AWS call. A layer's failure of any kind (bad input, which fails that item
+    before anything is read or written for it, an AWS error, a malformed answer, a file that disappears) fails that
+    layer only; the other layers are handled. The task then fails at the end, with a message naming every failed layer
+    and the results of all of them in RV(results); C(changed) is true if any layer wrote anything.
 author:
   - layerwise.aws maintainers (@layerwise)
 options:
@@ -153,6 +154,10 @@ results:
       description: The layer's name.
       type: str
       sample: shared-utils
+    region:
+      description: The region the layer was handled in.
+      type: str
+      sample: eu-west-1
     state:
       description: The item's O(layers[].state).
       type: str
@@ -162,14 +167,19 @@ results:
       type: bool
       sample: false
     failed:
-      description: Whether this layer's AWS calls failed.
+      description: Whether this layer failed (its input, its AWS calls, or anything else).
       type: bool
       sample: false
     msg:
-      description: Why this layer failed.
+      description: Why this layer failed, what it had done before and how to finish.
       type: str
       returned: when failed
-      sample: "Failed to publish layer version: An error occurred (TooManyRequestsException)"
+      sample: "Failed to publish layer version: An error occurred (TooManyRequestsException). Nothing was written."
+    error:
+      description: The AWS error (C(code) and C(message)) of the failure.
+      type: dict
+      returned: when failed on an AWS error
+      sample: {code: TooManyRequestsException, message: Rate exceeded}
     error_code:
       description: The AWS error code of the failure.
       type: str
@@ -207,11 +217,22 @@ results:
       returned: when the item's O(layers[].copy_permissions=true)
       sample: [share-with-prod]
     undeleted_versions:
-      description: The superseded version that could not be deleted after a publish (the item then failed).
+      description: The versions this layer meant to delete and did not (the item then failed after writing).
       type: list
       elements: int
-      returned: on that failure
+      returned: on a failure after a write
       sample: [3]
+    uncopied_permissions:
+      description: The ids of the statements not copied to the new version (the item then failed after publishing).
+      type: list
+      elements: str
+      returned: on a failure after a publish, with O(layers[].copy_permissions=true)
+      sample: [share-with-prod]
+    finished_superseded_version:
+      description: As RV(layerwise.aws.lambda_layer_version#module:finished_superseded_version).
+      type: int
+      returned: when an unchanged run finished an earlier run's work
+      sample: 3
     diff:
       description: This layer's diff, as M(layerwise.aws.lambda_layer_version) returns it.
       type: dict

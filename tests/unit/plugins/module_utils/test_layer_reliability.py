@@ -286,7 +286,7 @@ def test_a_refused_publish_fails_at_once_without_searching(tmp_path):
     assert client.calls.count("ListLayerVersions") == 1  # the read of the current version only
 
 
-def test_a_newer_identical_version_from_a_concurrent_run_wins(tmp_path):
+def test_a_newer_identical_version_of_a_concurrent_run_is_left_to_that_run(tmp_path):
     path, code_sha256 = zip_file(tmp_path)
     client = FakeLambda()
     client.add_version("old-hash")
@@ -300,12 +300,12 @@ def test_a_newer_identical_version_from_a_concurrent_run_wins(tmp_path):
 
     client.publish_layer_version = publish_then_other_run_publishes
     result = manager.present(build_desired("l1"), LocalZipSource(path))
-    assert result["layer_version"]["version"] == 3  # the other run's
-    assert result["deleted_versions"] == [2, 1]  # our own duplicate, then the superseded version
-    assert sorted(client.versions) == [3]
+    assert result["layer_version"]["version"] == 2  # ours came first: it stays; the other run deletes its own
+    assert result["deleted_versions"] == [1]
+    assert sorted(client.versions) == [2, 3]
 
 
-def test_an_older_identical_version_of_another_run_is_never_deleted(tmp_path):
+def test_an_earlier_identical_version_of_a_concurrent_run_wins_over_ours(tmp_path):
     path, code_sha256 = zip_file(tmp_path)
     client = FakeLambda()
     client.add_version("old-hash")
@@ -321,9 +321,24 @@ def test_an_older_identical_version_of_another_run_is_never_deleted(tmp_path):
 
     client.list_layer_versions = list_and_let_the_other_run_publish_first
     result = LayerVersionManager(client).present(build_desired("l1"), LocalZipSource(path))
-    assert result["layer_version"]["version"] == 3
-    assert 2 in client.versions  # the other run's version is left alone
-    assert result["deleted_versions"] == [1]
+    assert result["layer_version"]["version"] == 2  # the other run's, published first
+    assert result["deleted_versions"] == [3, 1]  # our own duplicate, then the superseded version
+    assert sorted(client.versions) == [2]
+
+
+def test_many_runs_at_once_leave_exactly_one_new_version(tmp_path):
+    """Ten runs read version 1, then publish one after the other and settle in any order."""
+    path, _code_sha256 = zip_file(tmp_path)
+    client = FakeLambda()
+    client.add_version("old-hash")
+    managers = [LayerVersionManager(client) for _run in range(10)]
+    desired = build_desired("l1")
+    current = managers[0].read_newest("l1")
+    published = [manager._publish_once(desired.with_content(LocalZipSource(path).content_sha256()), LocalZipSource(path), 1, Progress()) for manager in managers]
+    for manager, ours in reversed(list(zip(managers, published))):  # the last publisher settles first
+        manager._settle(ours, current["version"], Progress())
+    assert sorted(client.versions) == [1, 2]  # one new version; 1 is the superseded one, which each run deletes after settling
+    assert client.calls.count("PublishLayerVersion") == 10
 
 
 def test_a_failed_deletion_after_publish_reports_the_new_version(tmp_path):
