@@ -2,12 +2,14 @@
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
 """The fault-injection proxy (setup_fault_proxy/files/fault_proxy.py) with real boto3 clients, against moto in-process and a stub upstream."""
 
+import concurrent.futures
 import hashlib
 import http.client
 import http.server
 import importlib.util
 import io
 import json
+import math
 import os
 import signal
 import subprocess
@@ -24,7 +26,7 @@ boto3 = pytest.importorskip("boto3")
 
 import botocore.session  # noqa: E402 pylint: disable=wrong-import-position
 from botocore.config import Config  # noqa: E402 pylint: disable=wrong-import-position
-from botocore.exceptions import ClientError, ConnectionClosedError  # noqa: E402 pylint: disable=wrong-import-position
+from botocore.exceptions import ClientError, ConnectionClosedError, ReadTimeoutError  # noqa: E402 pylint: disable=wrong-import-position
 
 SCRIPT = os.path.join(
     os.path.dirname(os.path.abspath(__file__)), "..", "..", "integration", "targets", "setup_fault_proxy", "files", "fault_proxy.py"
@@ -87,10 +89,11 @@ def proxy_server(moto_url):
 
 @pytest.fixture
 def proxy(proxy_server, moto_url):
-    """The proxy URL, with no rules, an empty log and an empty moto."""
+    """The proxy URL, with no rules, no limits, an empty log and an empty moto."""
     with OPENER.open(urllib.request.Request(moto_url + "/moto-api/reset", method="POST"), timeout=10):
         pass
     control(proxy_server, "POST", "/reset")
+    control(proxy_server, "DELETE", "/limits")  # reset keeps them
     return proxy_server
 
 
@@ -345,6 +348,175 @@ def test_log_has_no_secrets(proxy):
         assert secret not in text
 
 
+# --- matching on method and path ------------------------------------------------------------
+
+
+def test_rule_matching_on_method_and_path():
+    state = fault_proxy.FaultState(fault_proxy.parse_upstream("http://127.0.0.1:9"))
+    state.add_rule({"path_regex": "/versions/2/policy$", "method": "post", "action": "status", "status": 403, "count": -1})
+    state.add_rule({"operation": "GetLayerVersion", "path_prefix": "/2018-10-31/layers/l1/versions/3", "action": "drop", "count": -1})
+    assert state.take("AddLayerVersionPermission", "POST", "/2018-10-31/layers/l1/versions/2/policy")["status"] == 403
+    assert state.take("AddLayerVersionPermission", "POST", "/2018-10-31/layers/l1/versions/12/policy") is None
+    assert state.take("GetLayerVersionPolicy", "GET", "/2018-10-31/layers/l1/versions/2/policy") is None  # another method
+    assert state.take("GetLayerVersion", "GET", "/2018-10-31/layers/l1/versions/3")["action"] == "drop"
+    assert state.take("DeleteLayerVersion", "DELETE", "/2018-10-31/layers/l1/versions/3") is None  # another operation
+    assert state.take("GetLayerVersion", "GET", "/2018-10-31/layers/l2/versions/3") is None
+    assert [rule["operation"] for rule in state.list_rules()] == ["*", "GetLayerVersion"]  # "*" without operation
+
+
+def test_status_on_a_path(proxy):
+    lam = client("lambda", proxy)
+    for _version in (1, 2):
+        lam.publish_layer_version(LayerName="fp-layer", Content={"ZipFile": layer_zip()})
+    control(
+        proxy,
+        "POST",
+        "/rules",
+        {"operation": "AddLayerVersionPermission", "path_regex": "^/2018-10-31/layers/fp-layer/versions/2/policy$", "action": "status", "status": 403,
+         "count": -1},
+        expect=201,
+    )
+    control(proxy, "POST", "/rules", {"method": "GET", "path_prefix": "/2018-10-31/layers/fp-layer/versions/1", "action": "status", "status": 404}, expect=201)
+    permission = {"StatementId": "s1", "Action": "lambda:GetLayerVersion", "Principal": "*"}
+    lam.add_layer_version_permission(LayerName="fp-layer", VersionNumber=1, **permission)
+    with pytest.raises(ClientError) as caught:
+        lam.add_layer_version_permission(LayerName="fp-layer", VersionNumber=2, **permission)
+    assert caught.value.response["Error"]["Code"] == "AccessDeniedException"
+    assert caught.value.response["ResponseMetadata"]["HTTPStatusCode"] == 403
+    with pytest.raises(lam.exceptions.ResourceNotFoundException) as caught:
+        lam.get_layer_version(LayerName="fp-layer", VersionNumber=1)
+    assert caught.value.response["Error"] == {"Code": "ResourceNotFoundException", "Message": "Injected fault"}
+    assert caught.value.response["ResponseMetadata"]["HTTPStatusCode"] == 404
+    assert lam.get_layer_version(LayerName="fp-layer", VersionNumber=1)["Version"] == 1  # count 1: used up
+    # An ARN as LayerName: matched percent-decoded.
+    arn = lam.get_layer_version(LayerName="fp-layer", VersionNumber=2)["LayerArn"]
+    control(proxy, "POST", "/rules", {"path_prefix": f"/2018-10-31/layers/{arn}/versions/2", "action": "status", "status": 404}, expect=201)
+    with pytest.raises(lam.exceptions.ResourceNotFoundException):
+        lam.get_layer_version(LayerName=arn, VersionNumber=2)
+    assert operations(proxy) == [
+        ("PublishLayerVersion", "forwarded"),
+        ("PublishLayerVersion", "forwarded"),
+        ("AddLayerVersionPermission", "forwarded"),
+        ("AddLayerVersionPermission", "status"),
+        ("GetLayerVersion", "status"),
+        ("GetLayerVersion", "forwarded"),
+        ("GetLayerVersion", "forwarded"),
+        ("GetLayerVersion", "status"),
+    ]
+    assert "s1" in client("lambda", proxy).get_layer_version_policy(LayerName="fp-layer", VersionNumber=1)["Policy"]
+
+
+# --- garbage, late, hang ---------------------------------------------------------------------
+
+
+def test_garbage_without_forwarding(proxy, moto_url):
+    lam = client("lambda", proxy)
+    control(proxy, "POST", "/rules", {"operation": "PublishLayerVersion", "action": "garbage"}, expect=201)
+    control(proxy, "POST", "/rules", {"operation": "ListLayers", "action": "garbage", "body": {}}, expect=201)
+    truncated = '{"Layers": [{"LayerName": "fp-layer", "LayerArn": "arn:aws:lam'
+    control(proxy, "POST", "/rules", {"operation": "ListLayers", "action": "garbage", "body": truncated, "content_type": "application/json"}, expect=201)
+    # botocore reads each of these 200 answers as a success without any of the expected members.
+    published = lam.publish_layer_version(LayerName="fp-layer", Content={"ZipFile": layer_zip()})
+    assert published["ResponseMetadata"]["HTTPHeaders"]["content-type"] == "text/html"
+    assert set(published) == {"ResponseMetadata"}
+    assert set(lam.list_layers()) == {"ResponseMetadata"}
+    assert set(lam.list_layers()) == {"ResponseMetadata"}
+    # Nothing reached the upstream.
+    assert client("lambda", moto_url).list_layers()["Layers"] == []
+    assert operations(proxy) == [("PublishLayerVersion", "garbage"), ("ListLayers", "garbage"), ("ListLayers", "garbage")]
+    # The exact bytes, as a client without botocore sees them.
+    control(proxy, "POST", "/rules", {"path_prefix": "/2018-10-31/layers", "action": "garbage", "status": 202, "count": 2}, expect=201)
+    with OPENER.open(f"{proxy}/2018-10-31/layers", timeout=10) as response:
+        assert (response.status, response.headers["Content-Type"], response.read()) == (202, "text/html", b"<html><body>Login required</body></html>")
+    request = urllib.request.Request(f"{proxy}/2018-10-31/layers", method="HEAD")
+    with OPENER.open(request, timeout=10) as response:
+        assert (response.status, response.read()) == (202, b"")
+    assert operations(proxy)[3:] == [("ListLayers", "garbage"), ("Lambda:HEAD", "garbage")]
+
+
+def test_garbage_after_forwarding(proxy, moto_url):
+    lam = client("lambda", proxy)
+    control(proxy, "POST", "/rules", {"operation": "PublishLayerVersion", "action": "garbage", "forward": True, "body": {}}, expect=201)
+    published = lam.publish_layer_version(LayerName="fp-layer", Content={"ZipFile": layer_zip()})
+    assert set(published) == {"ResponseMetadata"}
+    assert published["ResponseMetadata"]["HTTPStatusCode"] == 200  # moto answered 201
+    assert published["ResponseMetadata"]["HTTPHeaders"]["content-type"] == "application/json"
+    direct = client("lambda", moto_url)
+    assert [v["Version"] for v in direct.list_layer_versions(LayerName="fp-layer")["LayerVersions"]] == [1]  # the upstream did the work
+    # truncate: the upstream's own answer, cut short.
+    control(proxy, "POST", "/rules", {"operation": "GetLayerVersion", "action": "garbage", "forward": True, "truncate": 25}, expect=201)
+    whole, cut = [], []
+    direct.meta.events.register("after-call.lambda.GetLayerVersion", lambda http_response, **kwargs: whole.append(http_response))
+    lam.meta.events.register("after-call.lambda.GetLayerVersion", lambda http_response, **kwargs: cut.append(http_response))
+    direct.get_layer_version(LayerName="fp-layer", VersionNumber=1)
+    assert set(lam.get_layer_version(LayerName="fp-layer", VersionNumber=1)) == {"ResponseMetadata"}
+    assert cut[0].status_code == 200
+    assert cut[0].headers["Content-Type"] == whole[0].headers["Content-Type"]
+    assert cut[0].content == whole[0].content[:25] and len(whole[0].content) > 25
+    assert lam.publish_layer_version(LayerName="fp-layer", Content={"ZipFile": layer_zip()})["Version"] == 2  # the same connection pool still works
+    assert operations(proxy) == [("PublishLayerVersion", "garbage"), ("GetLayerVersion", "garbage"), ("PublishLayerVersion", "forwarded")]
+
+
+def wait_for(condition, what, timeout=30):
+    """Poll until condition() is true; fails after a generous timeout."""
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, f"still waiting for {what}"
+        time.sleep(0.05)
+
+
+def test_late_completion(proxy, moto_url):
+    control(proxy, "POST", "/rules", {"operation": "PublishLayerVersion", "action": "late", "seconds": 3}, expect=201)
+    lam, direct = client("lambda", proxy), client("lambda", moto_url)
+    assert direct.list_layers()["Layers"] == []  # moto loads its Lambda backend on the first call: not in the window below
+    with pytest.raises(ClientError) as caught:
+        lam.publish_layer_version(LayerName="fp-layer", Content={"ZipFile": layer_zip()}, Description="late")
+    assert caught.value.response["ResponseMetadata"]["HTTPStatusCode"] == 504
+    assert caught.value.response["Error"]["Code"] == "ServiceException"
+    assert direct.list_layers()["Layers"] == []  # right after the 504: not yet upstream
+    assert control(proxy, "GET", "/stats")["late"]["pending"] == 1
+    wait_for(lambda: control(proxy, "GET", "/stats")["late"]["pending"] == 0, "the late forward")
+    versions = direct.list_layer_versions(LayerName="fp-layer")["LayerVersions"]
+    assert [(v["Version"], v["Description"]) for v in versions] == [(1, "late")]  # the captured body, whole
+    stats = control(proxy, "GET", "/stats")
+    assert stats["late"] == {"pending": 0, "forwarded": 1, "failed": 0, "statuses": {"201": 1}}
+    assert stats["by_action"] == {"late": 1}
+    # Options: another status and code, in S3's format; the late PUT lands too.
+    s3 = client("s3", proxy)
+    s3.create_bucket(Bucket="fp-bucket")
+    control(proxy, "POST", "/rules", {"operation": "PutObject", "action": "late", "seconds": 0, "status": 503, "code": "SlowDown"}, expect=201)
+    with pytest.raises(ClientError) as caught:
+        s3.put_object(Bucket="fp-bucket", Key="k", Body=b"x" * (3 * 1024 * 1024))
+    assert (caught.value.response["Error"]["Code"], caught.value.response["ResponseMetadata"]["HTTPStatusCode"]) == ("SlowDown", 503)
+    wait_for(lambda: control(proxy, "GET", "/stats")["late"]["pending"] == 0, "the late forward")
+    assert client("s3", moto_url).head_object(Bucket="fp-bucket", Key="k")["ContentLength"] == 3 * 1024 * 1024
+    assert operations(proxy) == [("PublishLayerVersion", "late"), ("CreateBucket", "forwarded"), ("PutObject", "late")]
+
+
+def raw_request(url, method, path):
+    """An http.client connection that has sent a request (not yet answered)."""
+    connection = http.client.HTTPConnection("127.0.0.1", int(url.rsplit(":", 1)[1]), timeout=30)
+    connection.request(method, path, headers={"Authorization": "AWS4-HMAC-SHA256 Credential=testing/20240101/eu-west-1/lambda/aws4_request"})
+    return connection
+
+
+def test_hang_until_the_client_goes_away(proxy):
+    control(proxy, "POST", "/rules", {"operation": "ListLayers", "action": "hang", "count": -1}, expect=201)
+    hanging = raw_request(proxy, "GET", "/2018-10-31/layers")
+    wait_for(lambda: control(proxy, "GET", "/stats")["hanging"] == 1, "the request to hang")
+    # Other connections are served meanwhile.
+    lam = client("lambda", proxy)
+    assert lam.list_layer_versions(LayerName="fp-layer")["LayerVersions"] == []
+    hanging.close()  # the client gives up: the proxy notices
+    wait_for(lambda: control(proxy, "GET", "/stats")["hanging"] == 0, "the proxy to notice the client left")
+    # botocore's read timeout is what a module sees.
+    impatient = boto3.client("lambda", endpoint_url=proxy, config=Config(retries={"total_max_attempts": 1}, read_timeout=1), **CREDENTIALS)
+    with pytest.raises(ReadTimeoutError):
+        impatient.list_layers()
+    assert operations(proxy) == [("ListLayers", "hang"), ("ListLayerVersions", "forwarded"), ("ListLayers", "hang")]
+    assert control(proxy, "GET", "/stats")["by_region"]["eu-west-1"]["ruled"] == 1
+
+
 # --- framing, with a stub upstream -----------------------------------------------------------
 
 
@@ -443,6 +615,47 @@ def test_chunked_request_head_204_and_chunked_answer(stub_proxy):
     assert operations(stub_proxy) == [("PutObject", "forwarded"), ("GetObject", "forwarded"), ("HeadObject", "forwarded")]
 
 
+def test_hang_ends_at_its_cap_and_when_the_proxy_stops(stub_proxy):
+    control(stub_proxy, "POST", "/rules", {"operation": "GetObject", "action": "hang", "seconds": 0.3}, expect=201)
+    capped = raw_request(stub_proxy, "GET", "/bucket/key")
+    with pytest.raises(http.client.RemoteDisconnected):  # closed without an answer
+        capped.getresponse()
+    capped.close()
+    # A proxy of its own, to stop while a request hangs with the default cap (600 s).
+    server, thread, url = start_proxy(control(stub_proxy, "GET", "")["upstream"])
+    control(url, "POST", "/rules", {"operation": "GetObject", "action": "hang"}, expect=201)
+    assert control(url, "GET", "/rules")[0]["seconds"] == 600
+    hanging = raw_request(url, "GET", "/bucket/key")
+    wait_for(lambda: server.state.hanging == 1, "the request to hang")
+    server.shutdown()
+    server.server_close()
+    thread.join(10)
+    wait_for(lambda: server.state.hanging == 0, "the hang to end with the proxy")
+    with pytest.raises((http.client.RemoteDisconnected, ConnectionError)):
+        hanging.getresponse()
+    hanging.close()
+
+
+def test_late_forwards_a_chunked_body_whole(stub_proxy):
+    control(stub_proxy, "POST", "/rules", {"operation": "PutObject", "action": "late", "seconds": 0.2}, expect=201)
+    port = int(stub_proxy.rsplit(":", 1)[1])
+    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+    connection.putrequest("PUT", "/bucket/key", skip_accept_encoding=True)
+    connection.putheader("Transfer-Encoding", "chunked")
+    connection.endheaders()
+    parts = [b"a" * 70000, b"b" * 5]
+    for part in parts:
+        connection.send(b"%x\r\n%s\r\n" % (len(part), part))
+    connection.send(b"0\r\n\r\n")
+    response = connection.getresponse()
+    assert response.status == 504 and b"<Code>InternalError</Code>" in response.read()
+    connection.close()
+    wait_for(lambda: control(stub_proxy, "GET", "/stats")["late"]["pending"] == 0, "the late forward")
+    assert control(stub_proxy, "GET", "/stats")["late"]["statuses"] == {"204": 1}
+    (_trailers, (method, headers, body)) = StubUpstream.received
+    assert (method, headers["Transfer-Encoding"], body) == ("PUT", "chunked", b"".join(parts))
+
+
 def test_upstream_down_is_502():
     server, thread, url = start_proxy("http://127.0.0.1:9")  # discard port: nothing listens
     try:
@@ -453,6 +666,179 @@ def test_upstream_down_is_502():
         server.shutdown()
         server.server_close()
         thread.join(5)
+
+
+# --- limits and stats ------------------------------------------------------------------------
+
+
+class LambdaStub(http.server.BaseHTTPRequestHandler):
+    """Answers every GET with an empty ListLayers page, at once; counts what it received."""
+
+    protocol_version = "HTTP/1.1"
+    received = []
+
+    def log_message(self, *args):  # pylint: disable=arguments-differ
+        pass
+
+    def do_GET(self):  # pylint: disable=invalid-name
+        self.received.append(self.path)
+        body = b'{"Layers": []}'
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+
+@pytest.fixture
+def lambda_stub_proxy():
+    LambdaStub.received = []
+    upstream = http.server.ThreadingHTTPServer(("127.0.0.1", 0), LambdaStub)
+    upstream.daemon_threads = True
+    upstream_thread = threading.Thread(target=upstream.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
+    upstream_thread.start()
+    server, thread, url = start_proxy(f"http://127.0.0.1:{upstream.server_address[1]}")
+    yield url
+    server.shutdown()
+    server.server_close()
+    upstream.shutdown()
+    upstream.server_close()
+    thread.join(5)
+    upstream_thread.join(5)
+
+
+def test_rate_limit_like_lambda(lambda_stub_proxy):
+    url = lambda_stub_proxy
+    limits = control(url, "POST", "/limits", {"rate": 15, "burst": 15, "latency_ms": 25, "scope": "lambda"})
+    assert limits == {"rate": 15, "burst": 15, "latency_ms": 25, "scope": ["lambda"]}
+    lam = boto3.client("lambda", endpoint_url=url, config=Config(retries={"total_max_attempts": 1}, max_pool_connections=8), **CREDENTIALS)
+
+    def call(_index):
+        try:
+            lam.list_layers()
+            return "ok"
+        except lam.exceptions.TooManyRequestsException as error:
+            assert error.response["ResponseMetadata"]["HTTPStatusCode"] == 429
+            assert error.response["Error"] == {"Code": "TooManyRequestsException", "Message": "Rate exceeded"}
+            assert error.response["Reason"] == "CallerRateLimitExceeded"
+            assert error.response["retryAfterSeconds"] == "1"
+            return "throttled"
+
+    started = time.monotonic()
+    with concurrent.futures.ThreadPoolExecutor(8) as pool:
+        outcomes = list(pool.map(call, range(40)))
+    elapsed = time.monotonic() - started
+    forwarded = outcomes.count("ok")
+    # The bucket lets through its 15 tokens, plus 15 a second for as long as the requests lasted.
+    assert 15 <= forwarded <= 15 + math.ceil(15 * elapsed) + 1, (forwarded, elapsed)
+    assert outcomes.count("throttled") == 40 - forwarded
+    assert len(LambdaStub.received) == forwarded
+    stats = control(url, "GET", "/stats")
+    assert (stats["received"], stats["forwarded"], stats["throttled"], stats["ruled"]) == (40, forwarded, 40 - forwarded, 0)
+    assert stats["by_operation"] == {"ListLayers": {"received": 40, "forwarded": forwarded, "throttled": 40 - forwarded, "ruled": 0}}
+    assert stats["by_region"] == {"us-east-1": stats["by_operation"]["ListLayers"]}
+    assert stats["limits"] == limits
+    assert sorted(entry["action"] for entry in control(url, "GET", "/log")) == ["forwarded"] * forwarded + ["throttled"] * (40 - forwarded)
+
+
+def test_rate_limit_buckets_scope_and_rules(proxy):
+    # One token per 100 s: what passes is exactly the burst.
+    control(proxy, "POST", "/limits", {"rate": 0.01, "burst": 3, "scope": "lambda"})
+    lam, s3 = client("lambda", proxy), client("s3", proxy)
+    lam_eu = boto3.client("lambda", endpoint_url=proxy, config=NO_RETRIES, **dict(CREDENTIALS, region_name="eu-west-1"))
+    control(proxy, "POST", "/rules", {"operation": "GetLayerVersion", "action": "status", "status": 404, "count": -1}, expect=201)
+    outcomes = []
+    for _index in range(5):
+        with pytest.raises(ClientError) as caught:  # rules first: no token taken
+            lam.get_layer_version(LayerName="fp-layer", VersionNumber=1)
+        assert caught.value.response["Error"]["Code"] == "ResourceNotFoundException"
+        try:
+            lam.list_layers()
+            outcomes.append("ok")
+        except lam.exceptions.TooManyRequestsException:
+            outcomes.append("throttled")
+    assert outcomes == ["ok"] * 3 + ["throttled"] * 2
+    assert lam_eu.list_layers()["Layers"] == []  # another region: another bucket
+    for _index in range(5):  # out of scope
+        s3.list_buckets()
+    stats = control(proxy, "GET", "/stats")
+    assert (stats["received"], stats["forwarded"], stats["throttled"], stats["ruled"]) == (16, 9, 2, 5)
+    assert stats["by_region"] == {
+        "us-east-1": {"received": 15, "forwarded": 8, "throttled": 2, "ruled": 5},
+        "eu-west-1": {"received": 1, "forwarded": 1, "throttled": 0, "ruled": 0},
+    }
+    assert stats["by_operation"]["ListLayers"] == {"received": 6, "forwarded": 4, "throttled": 2, "ruled": 0}
+    assert stats["by_action"] == {"status": 5, "forwarded": 9, "throttled": 2}
+
+    # reset: rules, log and stats go, the buckets are full again, the limits stay.
+    control(proxy, "POST", "/reset")
+    assert control(proxy, "GET", "/stats")["received"] == 0
+    assert control(proxy, "GET", "/limits")["burst"] == 3
+    assert lam.list_layers()["Layers"] == []
+    # S3 and STS throttle in their own formats.
+    control(proxy, "POST", "/limits", {"rate": 0.01, "burst": 1, "scope": ["s3", "sts"]})
+    sts = client("sts", proxy)
+    s3.list_buckets()
+    sts.get_caller_identity()
+    for call, status, code in ((s3.list_buckets, 503, "SlowDown"), (sts.get_caller_identity, 400, "Throttling")):
+        with pytest.raises(ClientError) as caught:
+            call()
+        assert (caught.value.response["ResponseMetadata"]["HTTPStatusCode"], caught.value.response["Error"]["Code"]) == (status, code)
+    for _index in range(5):
+        lam.list_layers()
+    assert control(proxy, "DELETE", "/limits") == {"removed": 1}
+    assert control(proxy, "GET", "/limits") is None
+    s3.list_buckets()
+    assert control(proxy, "GET", "/stats")["by_action"] == {"forwarded": 9, "throttled": 2}
+    assert control(proxy, "DELETE", "/log") == {"removed": 11}
+    assert control(proxy, "GET", "/stats")["received"] == 0
+
+
+def test_latency(proxy):
+    control(proxy, "POST", "/limits", {"latency_ms": 400, "scope": "lambda"})
+    lam = client("lambda", proxy)
+    lam.list_layers()  # a first call warms the client up
+    started = time.monotonic()
+    lam.list_layers()
+    assert time.monotonic() - started >= 0.4
+    assert control(proxy, "GET", "/stats")["forwarded"] == 2
+
+
+def test_limits_and_new_rules_refused(proxy):
+    for bad in (
+        {"rate": 0},
+        {"rate": -1},
+        {"rate": "fast"},
+        {"rate": 15, "burst": 0},
+        {"burst": 5},
+        {"latency_ms": -1},
+        {"rate": 15, "scope": "ec2"},
+        {"rate": 15, "scope": []},
+        {"rate": 15, "speed": 1},
+        {},
+        [15],
+    ):
+        assert "error" in control(proxy, "POST", "/limits", bad, expect=400), bad
+    assert control(proxy, "GET", "/limits") is None
+    for bad in (
+        {"operation": "ListLayers", "action": "garbage", "status": 500},
+        {"operation": "ListLayers", "action": "garbage", "forward": "yes"},
+        {"operation": "ListLayers", "action": "garbage", "truncate": 10},
+        {"operation": "ListLayers", "action": "garbage", "forward": True, "truncate": 10, "body": "x"},
+        {"operation": "ListLayers", "action": "garbage", "seconds": 1},
+        {"operation": "ListLayers", "action": "late", "status": 404},
+        {"operation": "ListLayers", "action": "late", "seconds": -1},
+        {"operation": "ListLayers", "action": "hang", "code": "X"},
+        {"operation": "ListLayers", "action": "status", "body": "x"},
+        {"operation": "ListLayers", "action": "drop", "path_regex": "("},
+        {"operation": "ListLayers", "action": "drop", "path_prefix": "2018-10-31"},
+        {"operation": "ListLayers", "action": "drop", "method": "G T"},
+        {"method": "GET", "action": "drop"},
+    ):
+        assert "error" in control(proxy, "POST", "/rules", bad, expect=400), bad
+    assert control(proxy, "GET", "/rules") == []
+    control(proxy, "PUT", "/limits", expect=405)
+    control(proxy, "POST", "/stats", expect=405)
 
 
 # --- command line ------------------------------------------------------------------------------
@@ -489,3 +875,52 @@ def test_serve_exits_cleanly_on_sigterm(stub_proxy):
         _out, err = process.communicate(timeout=10)
     assert process.returncode == 0, err
     assert b"fault proxy stopped" in err
+
+
+def test_cli_limits_rule_stats(tmp_path, stub_proxy, monkeypatch, capsys):
+    upstream = control(stub_proxy, "GET", "")["upstream"]
+    state_dir = str(tmp_path / "state")
+
+    def cli(*argv):
+        """main() in this process (a subprocess each would be slow); its standard output."""
+        monkeypatch.setattr(sys, "argv", [SCRIPT, *argv, "--state-dir", state_dir])
+        fault_proxy.main()
+        return capsys.readouterr().out
+
+    def cli_json(*argv):
+        return json.loads(cli(*argv))
+
+    # start in a subprocess, as the integration targets do.
+    started = subprocess.run(
+        [sys.executable, SCRIPT, "start", "--upstream", upstream, "--state-dir", state_dir]
+        + ["--rate", "15", "--burst", "20", "--latency-ms", "25", "--scope", "lambda"],
+        check=True,
+        timeout=60,
+        capture_output=True,
+        text=True,
+    )
+    url = started.stdout.strip()
+    try:
+        assert control(url, "GET", "/limits") == {"rate": 15.0, "burst": 20, "latency_ms": 25.0, "scope": ["lambda"]}
+        rule = cli_json("rule", '{"operation": "GetObject", "action": "garbage", "body": {}}')
+        assert (rule["action"], rule["body"], rule["content_type"], rule["remaining"]) == ("garbage", {}, "application/json", 1)
+        with pytest.raises(SystemExit, match="status: an HTTP server error status"):
+            cli("rule", '{"operation": "GetObject", "action": "late", "status": 200}')
+        with OPENER.open(f"{url}/bucket/key", timeout=10) as response:
+            assert response.read() == b"{}"
+        stats = cli_json("stats")
+        assert (stats["received"], stats["ruled"], stats["by_operation"]["GetObject"]["ruled"]) == (1, 1, 1)
+        assert cli_json("log") == [{"operation": "GetObject", "method": "GET", "path": "/bucket/key", "action": "garbage"}]
+        assert cli_json("limits", '{"rate": 2}') == {"rate": 2, "burst": 2, "latency_ms": 0, "scope": ["*"]}
+        assert cli_json("limits", "--latency-ms", "5")["latency_ms"] == 5
+        assert cli_json("limits")["latency_ms"] == 5
+        # start again: the running proxy, with the new limits.
+        assert cli("start", "--upstream", upstream, "--rate", "3").strip() == url
+        assert control(url, "GET", "/limits")["burst"] == 3
+        assert cli_json("limits", "--clear") is None
+        cli("reset")
+        assert cli_json("stats")["received"] == 0
+        with pytest.raises(SystemExit):
+            cli("stats", "--rate", "3")  # limits options only where they apply
+    finally:
+        fault_proxy.stop(state_dir)
