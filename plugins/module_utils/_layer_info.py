@@ -154,7 +154,7 @@ def run_info_module(module):
     params = module.params
     filters = {"runtime": params["compatible_runtime"], "architecture": params["compatible_architecture"]}
     try:
-        arn_parts = _check_info_params(params)
+        arn_parts = _check_info_params(params, module.region)
         if arn_parts is not None:
             layer_ref, client = _layer_ref(module, arn_parts)
         else:

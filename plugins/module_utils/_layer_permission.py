@@ -238,7 +238,7 @@ def run_permission_module(module):
     params = module.params
     try:
         layer_name, version, arn_parts, version_option = _target_version(module)
-        check_permission_options(params["statement_id"], params["principal"], params["organization_id"], params["state"])
+        check_permission_options(params["statement_id"], params["principal"], params["organization_id"], params["state"], region=module.region)
         client = aws_client(module, "lambda")
         if arn_parts is not None:
             option = "arn" if version_option == "arn" else "layer_name"
