@@ -17,7 +17,6 @@ import re
 
 try:
     import botocore.loaders
-    import botocore.session
     from botocore.exceptions import BotoCoreError
 
     HAS_BOTOCORE = True
@@ -59,33 +58,32 @@ def _version_in_arn(digits, option):
     return int(significant)
 
 
-def _partition_from_endpoints_data(region):
-    """What ``Session.get_partition_for_region`` answers, for a botocore without it.
-
-    ``region`` has matched ``_REGION`` already, so botocore's own patterns (which end
-    in "$" and use "\\d") see nothing they would misread.
-    """
-    for partition in botocore.loaders.create_loader().load_data("endpoints")["partitions"]:
-        if region in partition.get("regions", {}) or re.match(partition.get("regionRegex", r"(?!)"), region):
-            return partition["partition"]
-    return None
+@functools.lru_cache(maxsize=1)
+def _partitions():
+    """botocore's partitions data (``partitions.json``: each partition's regions and region pattern), or None."""
+    try:
+        return botocore.loaders.create_loader().load_data("partitions")["partitions"]
+    except (BotoCoreError, KeyError, TypeError):
+        return None
 
 
 @functools.lru_cache(maxsize=None)
 def partition_of_region(region):
     """The partition (``aws``, ``aws-cn``, ``aws-us-gov``, ...) botocore's data puts ``region`` in.
 
+    Matched as botocore's endpoint resolution matches it (the region listed in a
+    partition, or its region pattern), from the small ``partitions.json`` rather than
+    the endpoints data ``Session.get_partition_for_region`` loads for every session.
     None when botocore does not know the region (a region newer than the installed
-    botocore, a local endpoint's made-up name): nothing can be checked then.
+    botocore, a local endpoint's made-up name) or has no such data: nothing is checked then.
     """
     if not HAS_BOTOCORE or not isinstance(region, str) or not _REGION.fullmatch(region):
         return None
-    try:
-        return botocore.session.get_session().get_partition_for_region(region)
-    except AttributeError:  # botocore older than 1.22
-        return _partition_from_endpoints_data(region)
-    except BotoCoreError:  # UnknownRegionError, or botocore's data unreadable
-        return None
+    # region has matched _REGION, so botocore's patterns (which end in "$") see no line break.
+    for partition in _partitions() or []:
+        if region in partition.get("regions", {}) or re.match(partition.get("regionRegex", r"(?!)"), region):
+            return partition["id"]
+    return None
 
 
 def check_arn_partition(arn_parts, region=None, option="layer_name"):
