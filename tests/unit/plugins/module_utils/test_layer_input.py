@@ -272,7 +272,8 @@ def test_regions_botocore_does_not_know_are_not_checked():
 
 def test_region_check_names_the_partitions_before_the_regions():
     parts = parse_layer_arn("arn:aws-cn:lambda:cn-north-1:123456789012:layer:x")
-    with pytest.raises(LayerInputError, match="^layer_name: the ARN is in partition aws-cn, but the module works in region us-east-1, which is in partition aws$"):
+    expected = "^layer_name: the ARN is in partition aws-cn, but the module works in region us-east-1, which is in partition aws$"
+    with pytest.raises(LayerInputError, match=expected):
         check_layer_arn_region(parts, "us-east-1")
     with pytest.raises(LayerInputError, match="partition aws-cn.*partition aws"):
         check_layer_arn_location(parts, "us-east-1", "123456789012")
