@@ -25,6 +25,7 @@ from ansible_collections.layerwise.aws.plugins.module_utils._layer_api import aw
 from ansible_collections.layerwise.aws.plugins.module_utils._layer_api import get_caller_account_id
 from ansible_collections.layerwise.aws.plugins.module_utils._layer_errors import LayerInputError
 from ansible_collections.layerwise.aws.plugins.module_utils._layer_input import check_layer_arn_location
+from ansible_collections.layerwise.aws.plugins.module_utils._layer_input import check_layer_arn_region
 from ansible_collections.layerwise.aws.plugins.module_utils._layer_outcome import Progress
 from ansible_collections.layerwise.aws.plugins.module_utils._layer_outcome import failure_result
 from ansible_collections.layerwise.aws.plugins.module_utils._layer_outcome import module_boundary
@@ -82,7 +83,16 @@ def prepare_tasks(module, items, lambda_model):
             for index in places:
                 error = LayerInputError(f"{_label(index, items[index])}: layer {name} is given in {where}; each layer may appear only once in layers")
                 tasks[index] = _RejectedTask(items[index], error)
-    arn_tasks = [(index, task) for index, task in enumerate(tasks) if getattr(task, "arn_parts", None) is not None]
+    arn_tasks = []
+    for index, task in enumerate(tasks):
+        if getattr(task, "arn_parts", None) is None:
+            continue
+        try:  # region and partition first: a wrong one fails with no AWS call at all
+            check_layer_arn_region(task.arn_parts, module.region)
+        except LayerInputError as e:
+            tasks[index] = _RejectedTask(items[index], LayerInputError(f"{_label(index, items[index])}: {e}"))
+            continue
+        arn_tasks.append((index, task))
     if arn_tasks:
         try:
             account_id = get_caller_account_id(aws_client(module, "sts"))

@@ -27,6 +27,7 @@ from ansible_collections.layerwise.aws.plugins.module_utils._layer_api import ge
 from ansible_collections.layerwise.aws.plugins.module_utils._layer_api import remove_layer_version_permission
 from ansible_collections.layerwise.aws.plugins.module_utils._layer_errors import LayerInputError
 from ansible_collections.layerwise.aws.plugins.module_utils._layer_input import check_layer_arn_location
+from ansible_collections.layerwise.aws.plugins.module_utils._layer_input import check_layer_arn_region
 from ansible_collections.layerwise.aws.plugins.module_utils._layer_input import check_version_number
 from ansible_collections.layerwise.aws.plugins.module_utils._layer_input import parse_layer_arn
 from ansible_collections.layerwise.aws.plugins.module_utils._layer_input import parse_layer_name
@@ -270,6 +271,7 @@ def run_permission_module(module):
         client = aws_client(module, "lambda")
         if arn_parts is not None:
             option = "arn" if version_option == "arn" else "layer_name"
+            check_layer_arn_region(arn_parts, module.region, option=option)  # before the STS call
             check_layer_arn_location(arn_parts, module.region, get_caller_account_id(aws_client(module, "sts")), option=option)
         if get_layer_version(client, layer_name, version) is None:
             raise LayerInputError(f"{version_option}: version {version} of layer {layer_name} does not exist")

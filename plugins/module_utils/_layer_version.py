@@ -29,6 +29,7 @@ from ansible_collections.layerwise.aws.plugins.module_utils._layer_api import pu
 from ansible_collections.layerwise.aws.plugins.module_utils._layer_facts import layer_version_facts
 from ansible_collections.layerwise.aws.plugins.module_utils._layer_facts import predicted_layer_version_facts
 from ansible_collections.layerwise.aws.plugins.module_utils._layer_input import check_layer_arn_location
+from ansible_collections.layerwise.aws.plugins.module_utils._layer_input import check_layer_arn_region
 from ansible_collections.layerwise.aws.plugins.module_utils._layer_input import check_runtimes
 from ansible_collections.layerwise.aws.plugins.module_utils._layer_input import check_s3_location
 from ansible_collections.layerwise.aws.plugins.module_utils._layer_input import check_text_lengths
@@ -421,6 +422,8 @@ def check_arn_locations(module, tasks):
     with_arn = [task for task in tasks if task.arn_parts is not None]
     if not with_arn:
         return
+    for task in with_arn:  # region and partition first: a wrong one fails with no AWS call at all
+        check_layer_arn_region(task.arn_parts, module.region)
     account_id = get_caller_account_id(aws_client(module, "sts"))
     for task in with_arn:
         check_layer_arn_location(task.arn_parts, module.region, account_id)

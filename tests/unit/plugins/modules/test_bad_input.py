@@ -86,6 +86,10 @@ LAYER_VERSION_CASES = [
     ("name-path", {"layer_name": "../etc/passwd", "filename": "{good}"}, "layer_name", "neither a layer name"),
     ("name-version-arn", {"layer_name": "arn:aws:lambda:us-east-1:123456789012:layer:x:1", "filename": "{good}"}, "layer_name", "version ARN"),
     ("name-function-arn", {"layer_name": "arn:aws:lambda:us-east-1:123456789012:function:x", "filename": "{good}"}, "layer_name", "neither"),
+    ("name-arn-other-partition", {"layer_name": "arn:aws-cn:lambda:cn-north-1:123456789012:layer:x", "filename": "{good}"}, "layer_name",
+     "partition aws-cn"),
+    ("name-arn-other-region", {"layer_name": "arn:aws:lambda:eu-west-1:123456789012:layer:x", "filename": "{good}"}, "layer_name",
+     "names region eu-west-1, but the module works in region us-east-1"),
     ("name-list", {"layer_name": ["a"], "filename": "{good}"}, "layer_name", "neither a layer name"),
     ("name-trailing-newline", {"layer_name": "abc\n", "filename": "{good}"}, "layer_name", "neither a layer name"),
     ("name-arabic-digit", {"layer_name": "layer\u0663", "filename": "{good}"}, "layer_name", "neither a layer name"),
@@ -228,6 +232,8 @@ BULK_CASES = [
     ("item-both-sources", {"layers": [{"layer_name": "l", "filename": "{good}", "s3_bucket": "b", "s3_key": "k"}]}, "filename|s3_bucket", "mutually exclusive"),
     ("item-name-trailing-newline", {"layers": [{"layer_name": "l\n", "filename": "{good}"}]}, "layer_name", "neither a layer name"),
     ("item-version-over-long", {"layers": [{"layer_name": "l", "state": "absent", "version": 2**63}]}, "layers[0] (l): version", "not a layer version number"),
+    ("item-arn-other-partition", {"layers": [{"layer_name": "arn:aws-cn:lambda:cn-north-1:123456789012:layer:l", "filename": "{good}"}]},
+     "layers[0] (arn:aws-cn:lambda:cn-north-1:123456789012:layer:l): layer_name", "partition aws-cn"),
     ("concurrency-zero", {"layers": [], "max_concurrency": 0}, "max_concurrency", "between 1 and 64"),
     ("concurrency-huge", {"layers": [], "max_concurrency": 10 ** 9}, "max_concurrency", "between 1 and 64"),
 ]
@@ -271,6 +277,8 @@ PERMISSION_CASES = [
     ("arn-arabic-version", {"layer_name": None, "version": None, "arn": LAYER_ARN + ":\u0661"}, "arn", "not a layer version ARN"),
     ("arn-version-zero", {"layer_name": None, "version": None, "arn": LAYER_ARN + ":0"}, "arn", "the ARN's version 0 is not a layer version number"),
     ("arn-version-over-long", {"layer_name": None, "version": None, "arn": LAYER_ARN + ":9223372036854775808"}, "arn", "not a layer version number"),
+    ("arn-other-region-no-sts", {"layer_name": None, "version": None, "arn": "arn:aws:lambda:eu-west-1:123456789012:layer:l:1"}, "arn",
+     "names region eu-west-1, but the module works in region us-east-1"),
     ("arn-china-partition-us-region", {"layer_name": None, "version": None, "arn": "arn:aws-cn:lambda:us-east-1:123456789012:layer:l:1"}, "arn",
      "partition aws-cn, but the region it names, us-east-1, is in partition aws"),
 ]
