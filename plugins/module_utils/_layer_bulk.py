@@ -137,7 +137,7 @@ RESULT_KEYS = (
 )
 
 
-def combine(tasks, outcomes, with_diff, region=None):
+def combine(tasks, outcomes, with_diff, region=None, check_mode=False):
     """The module's result: per-layer results in order, one diff per layer (headed by its name)."""
     results = []
     diffs = []
@@ -160,7 +160,14 @@ def combine(tasks, outcomes, with_diff, region=None):
             item["diff"] = outcome["diff"]
             diffs.append(dict(outcome["diff"], before_header=task.layer_name, after_header=task.layer_name))
         results.append(item)
-    combined = {"changed": any(item["changed"] for item in results), "results": results}
+    summary = {
+        "changed": sum(1 for item in results if item["changed"] and not item["failed"]),
+        "unchanged": sum(1 for item in results if not item["changed"] and not item["failed"]),
+        "failed": sum(1 for item in results if item["failed"]),
+    }
+    would = "would change" if check_mode else "changed"
+    message = f"{len(results)} layer{'' if len(results) == 1 else 's'}: {summary['changed']} {would}, {summary['unchanged']} unchanged, {summary['failed']} failed"
+    combined = {"changed": any(item["changed"] for item in results), "results": results, "summary": summary, "msg": message}
     if with_diff:
         combined["diff"] = diffs
     return combined
@@ -174,7 +181,7 @@ def run_bulk_module(module):
         tasks = prepare_tasks(module, module.params["layers"], lambda_client.meta.service_model)
         manager = LayerVersionManager(lambda_client, check_mode=module.check_mode, warn=warn)
         outcomes = run_tasks(manager, tasks, module.params["max_concurrency"])
-        result = combine(tasks, outcomes, module._diff, region=module.region)
+        result = combine(tasks, outcomes, module._diff, region=module.region, check_mode=module.check_mode)
         failed = [item for item in result["results"] if item["failed"]]
         if failed:
             details = "; ".join(f"{item['layer_name']}: {item['msg']}" for item in failed)

@@ -168,6 +168,7 @@ def run_info_module(module):
             items = [item for item in reader.version(layer_ref, version) if _matches(item, **filters)]
         else:
             items = reader.versions(layer_ref, latest=params["latest"], **filters)
-        return {"changed": False, "layer_versions": items}
+        found = f"found {len(items)} layer version{'' if len(items) == 1 else 's'}"
+        return {"changed": False, "layer_versions": items, "msg": found}
 
     module_boundary(module, work)

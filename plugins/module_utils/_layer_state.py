@@ -89,6 +89,65 @@ def diff_view(facts):
     return view
 
 
+def present_diff(before, after, deleted_versions):
+    """The diff of a present run: the compared fields, and the versions it deletes.
+
+    ``versions`` lists, before, the existing versions the run touches (the one it
+    supersedes, the ones it prunes) and, after, what remains of them, so that a
+    dry run shows a deletion as plainly as a change.
+    """
+    before_view, after_view = diff_view(before), diff_view(after)
+    if before is not None:  # a first version deletes nothing: before stays empty
+        before_view["versions"] = sorted(set(deleted_versions), reverse=True)
+        after_view["versions"] = []
+    return {"before": before_view, "after": after_view}
+
+
+# How the compared fields read in a message.
+FIELD_WORDS = {
+    "code_sha256": "content",
+    "description": "description",
+    "license_info": "licence",
+    "compatible_runtimes": "runtimes",
+    "compatible_architectures": "architectures",
+}
+
+
+def numbered(numbers, noun="version"):
+    """``version 7`` or ``versions 3, 4``."""
+    numbers = list(numbers)
+    return f"{noun} {numbers[0]}" if len(numbers) == 1 else f"{noun}s {', '.join(str(number) for number in numbers)}"
+
+
+def present_message(check_mode, before, after, changes, deleted_versions, extra=None):
+    """One line that says what a present run did (or would do)."""
+    parts = []
+    if changes:
+        why = "no version yet" if before is None else ", ".join(FIELD_WORDS[field] for field in changes) + " changed"
+        if check_mode:
+            parts.append(f"would publish a new version ({why})")
+        else:
+            parts.append(f"published version {after['version']} ({why})")
+    elif after is not None:
+        parts.append(f"version {after['version']} is up to date")
+    if extra:
+        parts.append(extra)
+    if deleted_versions:
+        parts.append(("would delete " if check_mode else "deleted ") + numbered(deleted_versions))
+    return "; ".join(parts)
+
+
+def absent_message(check_mode, layer_name, asked_version, existing, deleted_versions, skip_destroy):
+    """One line that says what an absent run did (or would do)."""
+    if deleted_versions:
+        return ("would delete " if check_mode else "deleted ") + numbered(deleted_versions) + f" of layer {layer_name}"
+    if skip_destroy and existing:
+        return f"skip_destroy: deleted nothing ({numbered(existing)} of layer {layer_name} kept)"
+    if asked_version is not None:
+        return f"version {asked_version} of layer {layer_name} does not exist: nothing to delete"
+    return f"layer {layer_name} has no versions: nothing to delete"
+
+
 def versions_diff(layer_name, before_versions, after_versions):
     """The diff of an absent run: which version numbers exist before and after."""
     return {

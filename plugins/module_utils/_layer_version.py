@@ -51,7 +51,9 @@ from ansible_collections.layerwise.aws.plugins.module_utils._layer_source import
 from ansible_collections.layerwise.aws.plugins.module_utils._layer_source import check_source_code_hash
 from ansible_collections.layerwise.aws.plugins.module_utils._layer_state import build_desired
 from ansible_collections.layerwise.aws.plugins.module_utils._layer_state import changed_fields
-from ansible_collections.layerwise.aws.plugins.module_utils._layer_state import diff_view
+from ansible_collections.layerwise.aws.plugins.module_utils._layer_state import absent_message
+from ansible_collections.layerwise.aws.plugins.module_utils._layer_state import present_diff
+from ansible_collections.layerwise.aws.plugins.module_utils._layer_state import present_message
 from ansible_collections.layerwise.aws.plugins.module_utils._layer_state import versions_diff
 
 
@@ -125,10 +127,11 @@ class LayerVersionManager:
 
         # With no version yet a publish is certain, so an S3 object is not streamed just to predict its hash.
         desired = desired.with_content(source_code_hash or source.content_sha256(needed=current is not None))
-        if not changed_fields(current, desired):
+        changes = changed_fields(current, desired)
+        if not changes:
             if finishing and len(numbers) > 1:
                 return self._finish_superseded(current, numbers[1], progress)
-            return self._result(False, current, current, [], [] if copy_permissions else None)
+            return self._result(current, current, [], [], [] if copy_permissions else None)
 
         source.ensure_publishable()
         superseded = [] if current is None or skip_destroy else [current["version"]]
@@ -140,7 +143,7 @@ class LayerVersionManager:
         if self.check_mode:
             layer_arn = current["layer_arn"] if current else None
             predicted = predicted_layer_version_facts(desired, layer_arn, source.size)
-            return self._result(True, current, predicted, superseded, carried)
+            return self._result(current, predicted, changes, superseded, carried)
 
         marked = finishing and current is not None
         if marked:
@@ -158,7 +161,7 @@ class LayerVersionManager:
             )
         published = self._settle(published, current["version"] if current else 0, progress)
         self._copy_then_delete(published, carried or [], superseded, progress, marked)
-        return self._result(True, current, published, progress.facts["deleted_versions"], carried)
+        return self._result(current, published, changes, progress.facts["deleted_versions"], carried)
 
     def _mark_superseded(self, current, progress):
         """Before publishing with copy_permissions: the marker on the version to be superseded.
@@ -215,12 +218,15 @@ class LayerVersionManager:
         """
         statements = statements_of(read_policy(self.client, current["layer_name"], below)[0])
         if not any(statement["statement_id"] == SUPERSEDED_MARKER for statement in statements):
-            return self._result(False, current, current, [], [])
+            return self._result(current, current, [], [], [])
         present = {statement["statement_id"] for statement in statements_of(read_policy(self.client, current["layer_name"], current["version"])[0])}
         missing = [statement for statement in _without_marker(statements) if statement["statement_id"] not in present]
         if not self.check_mode:
             self._copy_then_delete(current, missing, [below], progress, marked=True)
-        result = self._result(True, current, current, [below], missing)
+        copied = ", ".join(statement["statement_id"] for statement in missing) or "nothing"
+        would = "would finish" if self.check_mode else "finished"
+        extra = f"{would} an interrupted run's work: statements copied to it: {copied}"
+        result = self._result(current, current, [], [below], missing, extra=extra)
         result["finished_superseded_version"] = below
         return result
 
@@ -326,13 +332,14 @@ class LayerVersionManager:
             request["CompatibleArchitectures"] = list(desired.compatible_architectures)
         return request
 
-    @staticmethod
-    def _result(changed, before, after, deleted_versions, carried=None):
+    def _result(self, before, after, changes, deleted_versions, carried=None, extra=None):
+        """A present run's result: changed, facts, deletions, msg and diff, from one comparison."""
         result = {
-            "changed": changed,
+            "changed": bool(changes or deleted_versions),
             "layer_version": after,
             "deleted_versions": list(deleted_versions),
-            "diff": {"before": diff_view(before), "after": diff_view(after)},
+            "msg": present_message(self.check_mode, before, after, changes, deleted_versions, extra),
+            "diff": present_diff(before, after, deleted_versions),
         }
         if carried is not None:
             result["copied_permissions"] = [statement["statement_id"] for statement in carried]
@@ -344,11 +351,10 @@ class LayerVersionManager:
 
     def absent(self, layer_name, version=None, skip_destroy=False, progress=None):
         progress = progress if progress is not None else Progress()
-        if version is not None:
-            existing = [version] if get_layer_version(self.client, layer_name, version) else []
-        else:
-            existing = [summary["Version"] for summary in list_layer_versions(self.client, layer_name)]
-        to_delete = [] if skip_destroy else existing
+        # Every version is listed (also for one version): the diff shows the whole layer before and after.
+        existing = [summary["Version"] for summary in list_layer_versions(self.client, layer_name)]
+        concerned = existing if version is None else [number for number in existing if number == version]
+        to_delete = [] if skip_destroy else concerned
         progress.facts["deleted_versions"] = []
         if not self.check_mode:
             steps = [Step("delete", number, f"delete version {number}") for number in to_delete]
@@ -356,11 +362,12 @@ class LayerVersionManager:
             for step in steps:
                 delete_layer_version(self.client, layer_name, step.subject)
                 progress.done(step)
-                progress.wrote(f"deleted version {step.subject}", deleted_versions=progress.facts.get("deleted_versions", []) + [step.subject])
+                progress.wrote(f"deleted version {step.subject}", deleted_versions=progress.facts["deleted_versions"] + [step.subject])
         remaining = [number for number in existing if number not in to_delete]
         return {
             "changed": bool(to_delete),
             "deleted_versions": list(to_delete),
+            "msg": absent_message(self.check_mode, layer_name, version, concerned, to_delete, skip_destroy),
             "diff": versions_diff(layer_name, existing, remaining),
         }
 
