@@ -30,6 +30,7 @@ from ansible_collections.layerwise.aws.plugins.module_utils._layer_outcome impor
 from ansible_collections.layerwise.aws.plugins.module_utils._layer_outcome import failure_result
 from ansible_collections.layerwise.aws.plugins.module_utils._layer_outcome import module_boundary
 from ansible_collections.layerwise.aws.plugins.module_utils._layer_version import LayerVersionManager
+from ansible_collections.layerwise.aws.plugins.module_utils._layer_version import PublishClients
 from ansible_collections.layerwise.aws.plugins.module_utils._layer_version import prepare_task
 
 
@@ -179,7 +180,7 @@ def run_bulk_module(module):
     def work(_progress):
         lambda_client = aws_client(module, "lambda", pool_size=module.params["max_concurrency"])
         tasks = prepare_tasks(module, module.params["layers"], lambda_client.meta.service_model)
-        manager = LayerVersionManager(lambda_client, check_mode=module.check_mode, warn=warn)
+        manager = LayerVersionManager(lambda_client, check_mode=module.check_mode, warn=warn, publish_client_for=PublishClients(module))
         outcomes = run_tasks(manager, tasks, module.params["max_concurrency"])
         result = combine(tasks, outcomes, module._diff, region=module.region, check_mode=module.check_mode)
         failed = [item for item in result["results"] if item["failed"]]

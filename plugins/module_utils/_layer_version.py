@@ -12,6 +12,7 @@ tested without Ansible; ``run_module`` turns a module's parameters into calls
 of it and its result into ``exit_json``.
 """
 
+import threading
 import time
 
 from ansible.module_utils.common.warnings import warn
@@ -46,6 +47,7 @@ from ansible_collections.layerwise.aws.plugins.module_utils._layer_permission im
 from ansible_collections.layerwise.aws.plugins.module_utils._layer_permission import remove_statement
 from ansible_collections.layerwise.aws.plugins.module_utils._layer_permission import statements_of
 from ansible_collections.layerwise.aws.plugins.module_utils._layer_retry import outcome_unknown
+from ansible_collections.layerwise.aws.plugins.module_utils._layer_retry import publish_read_timeout
 from ansible_collections.layerwise.aws.plugins.module_utils._layer_source import LocalZipSource
 from ansible_collections.layerwise.aws.plugins.module_utils._layer_source import S3Source
 from ansible_collections.layerwise.aws.plugins.module_utils._layer_source import check_source_code_hash
@@ -89,9 +91,10 @@ def _without_marker(statements):
 class LayerVersionManager:
     """present and absent for one layer at a time; safe to share between threads (it keeps no run state)."""
 
-    def __init__(self, lambda_client, check_mode=False, warn=None, publish_client=None):
+    def __init__(self, lambda_client, check_mode=False, warn=None, publish_client_for=None):
+        """``publish_client_for(package_bytes)``: the client to publish with, whose read timeout fits the package."""
         self.client = lambda_client
-        self.publish_client = publish_client or lambda_client
+        self.publish_client_for = publish_client_for or (lambda package_bytes: lambda_client)
         self.check_mode = check_mode
         self.warn = warn or (lambda message: None)
 
@@ -241,9 +244,10 @@ class LayerVersionManager:
         metadata is the request sent again, PUBLISH_ATTEMPTS times at most.
         """
         request = self._publish_request(desired, source)
+        client = self.publish_client_for(source.size or 0)
         for attempt in range(1, PUBLISH_ATTEMPTS + 1):
             try:
-                published = layer_version_facts(publish_layer_version(self.publish_client, **request))
+                published = layer_version_facts(publish_layer_version(client, **request))
                 break
             except AnsibleLambdaLayerError as e:
                 if not outcome_unknown(e.exception):
@@ -424,6 +428,23 @@ def prepare_task(params, lambda_model, s3_client_factory, warn_function=warn):
     return LayerTask(params, layer_name, arn_parts, desired, source)
 
 
+class PublishClients:
+    """Publish clients by read timeout: a publish may take longer the larger its package (see publish_read_timeout)."""
+
+    def __init__(self, module, **client_options):
+        self.module = module
+        self.client_options = client_options
+        self.clients = {}
+        self.lock = threading.Lock()
+
+    def __call__(self, package_bytes):
+        timeout = publish_read_timeout(package_bytes)
+        with self.lock:  # the bulk module's threads share it
+            if timeout not in self.clients:
+                self.clients[timeout] = aws_client(self.module, "lambda", read_timeout=timeout, **self.client_options)
+            return self.clients[timeout]
+
+
 def check_arn_locations(module, tasks):
     """Layer ARNs must name the module's region and the caller's account (one STS call, only if an ARN is given)."""
     with_arn = [task for task in tasks if task.arn_parts is not None]
@@ -445,7 +466,7 @@ def run_module(module):
         check_arn_locations(module, [task])
         # ansible-core's own warn(), not module.warn(): amazon.aws 10's AnsibleAWSModule
         # re-sends its warnings through exit_json, which ansible-core 2.19 reports as deprecated.
-        manager = LayerVersionManager(lambda_client, check_mode=module.check_mode, warn=warn)
+        manager = LayerVersionManager(lambda_client, check_mode=module.check_mode, warn=warn, publish_client_for=PublishClients(module))
         return task.run(manager, progress)
 
     module_boundary(module, work)

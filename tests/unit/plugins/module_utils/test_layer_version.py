@@ -290,3 +290,19 @@ def test_copy_permissions_reads_nothing_when_unchanged(package):
     result = LayerVersionManager(client).present(build_desired("l1"), LocalZipSource(path), copy_permissions=True)
     assert result["changed"] is False and result["copied_permissions"] == []
     client.get_layer_version_policy.assert_not_called()
+
+
+def test_the_publish_goes_through_a_client_sized_for_the_package(package):
+    path, _code_sha256 = package
+    reads = mock_client(version_response(7, "old-hash"))
+    publisher = mock_client(version_response(7, "old-hash"))
+    asked = []
+
+    def publish_client_for(package_bytes):
+        asked.append(package_bytes)
+        return publisher
+
+    LayerVersionManager(reads, publish_client_for=publish_client_for).present(build_desired("l1"), LocalZipSource(path))
+    assert asked == [LocalZipSource(path).size]
+    reads.publish_layer_version.assert_not_called()
+    publisher.publish_layer_version.assert_called_once()
