@@ -61,6 +61,9 @@ _IN_MEMORY_LIMIT = 1024 * 1024
 _SAMPLE_SIZE = 16 * 1024
 _MIN_SAVING_PERCENT = 2
 _WINDOW_PER_WORKER = 4
+# Small files go to the workers in batches: fewer hand-overs between threads.
+_BATCH_FILES = 32
+_BATCH_BYTES = 256 * 1024
 _MAX_DEFAULT_WORKERS = 8
 
 _DOS_TIME = 0
@@ -107,15 +110,20 @@ class PackageInfo:
 class _SourceFile:
     """One file of the package: its name in the zip and where its bytes are read from."""
 
-    __slots__ = ("name", "path", "shown", "mode", "size", "identity")
+    __slots__ = ("name", "path", "source_dir", "mode", "size", "identity")
 
-    def __init__(self, name, path, shown, mode, size, identity):
+    def __init__(self, name, path, source_dir, mode, size, identity):
         self.name = name  # UTF-8 bytes of the POSIX relative path
         self.path = path  # a path without symlinks, opened with O_NOFOLLOW
-        self.shown = shown  # the path as the user knows it, for messages
+        self.source_dir = source_dir  # as given, for messages
         self.mode = mode
         self.size = size
         self.identity = identity  # (st_dev, st_ino) seen by the walk
+
+    @property
+    def shown(self):
+        """The path as the user knows it, for messages."""
+        return shown_path(os.path.join(self.source_dir, self.name.decode("utf-8")))
 
 
 @dataclass(frozen=True)
@@ -255,22 +263,24 @@ def scan_source_dir(source_dir, excludes=None, max_unzipped_size=UNZIPPED_SIZE_L
     # A stack, not recursion: a deep tree must not hit the recursion limit.
     # Each item: (real directory path, its components, the (dev, ino) of it and its ancestors).
     stack = [(root, (), ((root_info.st_dev, root_info.st_ino),))]
+
+    def shown(parts):
+        return shown_path(os.path.join(source_dir, *parts))
+
     while stack:
         directory, dir_parts, ancestors = stack.pop()
-        shown_dir = shown_path(os.path.join(source_dir, *dir_parts))
         try:
             with os.scandir(directory) as listing:
                 children = list(listing)
         except OSError as e:
-            raise LayerInputError(f"source_dir: cannot read the directory {shown_dir}: {e.strerror}")
+            raise LayerInputError(f"source_dir: cannot read the directory {shown(dir_parts)}: {e.strerror}")
         for child in children:
             parts = dir_parts + (child.name,)
-            link_path = os.path.join(directory, child.name)
-            shown = shown_path(os.path.join(source_dir, *parts))
+            link_path = child.path
             try:
                 info = child.stat(follow_symlinks=False)
             except OSError as e:
-                raise LayerInputError(f"source_dir: cannot read {shown}: {e.strerror}")
+                raise LayerInputError(f"source_dir: cannot read {shown(parts)}: {e.strerror}")
             real_path = link_path
             target_error = None
             is_link = stat.S_ISLNK(info.st_mode)
@@ -287,21 +297,21 @@ def scan_source_dir(source_dir, excludes=None, max_unzipped_size=UNZIPPED_SIZE_L
             try:
                 name = "/".join(parts).encode("utf-8")
             except UnicodeEncodeError:
-                raise LayerInputError(f"source_dir: the name of {shown} is not valid UTF-8 (rename it, or leave it out with excludes)")
+                raise LayerInputError(f"source_dir: the name of {shown(parts)} is not valid UTF-8 (rename it, or leave it out with excludes)")
             if is_link:
-                _check_symlink(shown, link_path, real_path, root, target_error)
+                _check_symlink(shown(parts), link_path, real_path, root, target_error)
             if is_dir:
                 identity = (info.st_dev, info.st_ino)
                 if identity in ancestors:
                     raise LayerInputError(
-                        f"source_dir: {shown} is a symlink loop (it points to {shown_path(real_path)}, a directory that contains it)"
+                        f"source_dir: {shown(parts)} is a symlink loop (it points to {shown_path(real_path)}, a directory that contains it)"
                     )
                 stack.append((real_path, parts, ancestors + (identity,)))
             elif stat.S_ISREG(info.st_mode):
                 if len(name) > _MAX_16:
-                    raise LayerInputError(f"source_dir: the path of {shown} is longer than a zip file name may be (65535 bytes)")
+                    raise LayerInputError(f"source_dir: the path of {shown(parts)} is longer than a zip file name may be (65535 bytes)")
                 mode = _MODE_EXECUTABLE if info.st_mode & 0o111 else _MODE_REGULAR
-                files.append(_SourceFile(name, real_path, shown, mode, info.st_size, (info.st_dev, info.st_ino)))
+                files.append(_SourceFile(name, real_path, source_dir, mode, info.st_size, (info.st_dev, info.st_ino)))
                 total += info.st_size
                 if total > max_unzipped_size:
                     raise LayerInputError(
@@ -309,7 +319,9 @@ def scan_source_dir(source_dir, excludes=None, max_unzipped_size=UNZIPPED_SIZE_L
                         " Lambda's limit on the unzipped size of a function and its layers; leave out what the layer does not need with excludes"
                     )
             else:
-                raise LayerInputError(f"source_dir: {shown} is {_kind_of(info.st_mode)}, not a regular file or directory (remove it, or leave it out with excludes)")
+                raise LayerInputError(
+                    f"source_dir: {shown(parts)} is {_kind_of(info.st_mode)}, not a regular file or directory (remove it, or leave it out with excludes)"
+                )
     if not files:
         detail = f" ({excluded} paths matched excludes)" if excluded else ""
         raise LayerInputError(f"source_dir: {shown_path(source_dir)} holds no files to package{detail}")
@@ -365,11 +377,12 @@ class _EntryData:
         self.crc = zlib.crc32(chunk, self.crc)
         self.size += len(chunk)
 
-    def write_to(self, write):
+    def write_to(self, write, prefix=b""):
+        """Write ``prefix`` and the data: one call when the data is in memory."""
         if self._spill is None:
-            for chunk in self._chunks:
-                write(chunk)
+            write(b"".join([prefix] + self._chunks))
             return
+        write(prefix)
         self._spill.seek(0)
         while True:
             chunk = self._spill.read(CHUNK_SIZE)
@@ -522,14 +535,11 @@ class ZipWriter:
             raise LayerInputError("source_dir: the package would be larger than 4 GiB, far over Lambda's limits")
         flags = 0 if name.isascii() else _FLAG_UTF8
         needed = _VERSION_NEEDED_DEFLATE if data.method == _METHOD_DEFLATED else _VERSION_NEEDED_STORE
-        self._out.write(
-            _LOCAL_HEADER.pack(
-                0x04034B50, needed, flags, data.method, _DOS_TIME, _DOS_DATE,
-                data.crc, data.compressed_size, data.size, len(name), 0,
-            )
+        header = _LOCAL_HEADER.pack(
+            0x04034B50, needed, flags, data.method, _DOS_TIME, _DOS_DATE,
+            data.crc, data.compressed_size, data.size, len(name), 0,
         )
-        self._out.write(name)
-        data.write_to(self._out.write)
+        data.write_to(self._out.write, header + name)
         self._central.append(
             _CENTRAL_HEADER.pack(
                 0x02014B50, _VERSION_MADE_BY, needed, flags, data.method, _DOS_TIME, _DOS_DATE,
@@ -571,6 +581,35 @@ def default_workers():
     return max(1, min(cores, _MAX_DEFAULT_WORKERS))
 
 
+def _batches(files):
+    """Consecutive files in groups of up to ``_BATCH_FILES`` and about ``_BATCH_BYTES``: one task each."""
+    batch, size = [], 0
+    for source in files:
+        if batch and (size + source.size > _BATCH_BYTES or len(batch) >= _BATCH_FILES):
+            yield batch
+            batch, size = [], 0
+        batch.append(source)
+        size += source.size
+    if batch:
+        yield batch
+
+
+def _pack_batch(batch, spill_dir):
+    packed = []
+    try:
+        for source in batch:
+            packed.append(_pack_file(source, spill_dir))
+    except BaseException:
+        _close_all(packed)
+        raise
+    return packed
+
+
+def _close_all(packed):
+    for data in packed:
+        data.close()
+
+
 def _write_entries(files, writer, workers, spill_dir):
     if workers <= 1:
         for source in files:
@@ -580,30 +619,31 @@ def _write_entries(files, writer, workers, spill_dir):
             finally:
                 packed.close()
         return
-    # Deflate ahead in the workers, write in order here: at most `window` entries wait.
+    # Pack ahead in the workers, write in order here: at most `window` batches wait.
     window = workers * _WINDOW_PER_WORKER
-    remaining = iter(files)
+    remaining = _batches(files)
     pending = collections.deque()
     with ThreadPoolExecutor(max_workers=workers) as pool:
         try:
-            for source in itertools.islice(remaining, window):
-                pending.append((source, pool.submit(_pack_file, source, spill_dir)))
+            for batch in itertools.islice(remaining, window):
+                pending.append((batch, pool.submit(_pack_batch, batch, spill_dir)))
             while pending:
-                source, future = pending.popleft()
+                batch, future = pending.popleft()
                 packed = future.result()
                 try:
                     following = next(remaining, None)
                     if following is not None:
-                        pending.append((following, pool.submit(_pack_file, following, spill_dir)))
-                    writer.add(source.name, source.mode, packed)
+                        pending.append((following, pool.submit(_pack_batch, following, spill_dir)))
+                    for source, data in zip(batch, packed):
+                        writer.add(source.name, source.mode, data)
                 finally:
-                    packed.close()
+                    _close_all(packed)
         except BaseException:
-            for _source, future in pending:
+            for _batch, future in pending:
                 future.cancel()
-            for _source, future in pending:
+            for _batch, future in pending:
                 if not future.cancelled() and future.exception() is None:
-                    future.result().close()
+                    _close_all(future.result())
             raise
 
 
