@@ -25,11 +25,11 @@ owners, other permission bits, umask or directory listing order
 The zip structures are written here with ``struct`` rather than with
 ``zipfile``, whose defaults (versions, flags, extra fields) are those of the
 running Python; ``zipfile`` only reads. Files are read and deflated in
-worker threads (zlib, like file reads and SHA-256, releases the GIL) and
-written in order by the calling thread, which hashes the zip as it writes
-it. At most a small window of packed entries waits in memory; an entry whose
-packed data grows past ``_IN_MEMORY_LIMIT`` waits in an anonymous temporary
-file beside the destination instead.
+worker threads (zlib, like file reads and SHA-256, releases the GIL), small
+files in batches, and written in order by the calling thread, which hashes
+the zip as it writes it. At most a small window of packed batches waits in
+memory; an entry whose packed data grows past ``_IN_MEMORY_LIMIT`` waits in
+an anonymous temporary file beside the destination instead.
 """
 
 import base64
@@ -47,7 +47,6 @@ import threading
 import zipfile
 import zlib
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
 
 from ansible_collections.layerwise.aws.plugins.module_utils._layer_errors import LayerInputError
 
@@ -92,16 +91,10 @@ _GLOBSTAR = object()
 _buffers = threading.local()
 
 
-@dataclass(frozen=True)
-class PackageInfo:
+class PackageInfo(collections.namedtuple("PackageInfo", "path sha256 sha256_hex size unzipped_size files")):
     """What ``build_package`` wrote. ``sha256`` is base64, as Lambda reports CodeSha256."""
 
-    path: str
-    sha256: str
-    sha256_hex: str
-    size: int
-    unzipped_size: int
-    files: int
+    __slots__ = ()
 
     def facts(self):
         return {"sha256": self.sha256, "size": self.size, "unzipped_size": self.unzipped_size, "files": self.files}
@@ -126,13 +119,10 @@ class _SourceFile:
         return shown_path(os.path.join(self.source_dir, self.name.decode("utf-8")))
 
 
-@dataclass(frozen=True)
-class SourceTree:
-    """The result of the walk: the files in zip order and their total size."""
+class SourceTree(collections.namedtuple("SourceTree", "root files unzipped_size")):
+    """The result of the walk: the real path of ``source_dir``, the files in zip order and their total size."""
 
-    root: str
-    files: tuple
-    unzipped_size: int
+    __slots__ = ()
 
 
 def shown_path(path):
