@@ -16,6 +16,8 @@ layer only, with its own record of what it wrote; the module fails at the end,
 with every layer's result.
 """
 
+import os
+import tempfile
 from concurrent.futures import ThreadPoolExecutor
 
 from ansible.module_utils.common.warnings import warn
@@ -64,14 +66,21 @@ class _RejectedTask:
         raise self.error
 
 
-def prepare_tasks(module, items, lambda_model):
-    """Check every item before the first AWS call; a bad item is rejected on its own."""
+def prepare_tasks(module, items, lambda_model, workdir):
+    """Check every item before the first AWS call; a bad item is rejected on its own.
+
+    ``workdir``: the run's temporary directory; each item packages its ``source_dir`` in a folder of its own there.
+    """
     s3_client = _LazyClient(module, "s3")
     tasks = []
     for index, item in enumerate(items):
         label = _label(index, item)
+        item_dir = os.path.join(workdir, str(index))
+        os.mkdir(item_dir)
         try:
-            task = prepare_task(item, lambda_model, s3_client, warn_function=lambda message, label=label: warn(f"{label}: {message}"))
+            task = prepare_task(
+                item, lambda_model, s3_client, warn_function=lambda message, label=label: warn(f"{label}: {message}"), workdir=item_dir
+            )
         except Exception as e:  # pylint: disable=broad-exception-caught
             task = _RejectedTask(item, LayerInputError(f"{label}: {e}") if isinstance(e, LayerInputError) else e)
         tasks.append(task)
@@ -133,6 +142,7 @@ RESULT_KEYS = (
     "copied_permissions",
     "uncopied_permissions",
     "finished_superseded_version",
+    "package",
     "msg",
     "error",
 )
@@ -179,9 +189,10 @@ def run_bulk_module(module):
 
     def work(_progress):
         lambda_client = aws_client(module, "lambda", pool_size=module.params["max_concurrency"])
-        tasks = prepare_tasks(module, module.params["layers"], lambda_client.meta.service_model)
-        manager = LayerVersionManager(lambda_client, check_mode=module.check_mode, warn=warn, publish_client_for=PublishClients(module))
-        outcomes = run_tasks(manager, tasks, module.params["max_concurrency"])
+        with tempfile.TemporaryDirectory(prefix="layerwise-") as workdir:
+            tasks = prepare_tasks(module, module.params["layers"], lambda_client.meta.service_model, workdir)
+            manager = LayerVersionManager(lambda_client, check_mode=module.check_mode, warn=warn, publish_client_for=PublishClients(module))
+            outcomes = run_tasks(manager, tasks, module.params["max_concurrency"])
         result = combine(tasks, outcomes, module._diff, region=module.region, check_mode=module.check_mode)
         failed = [item for item in result["results"] if item["failed"]]
         if failed:

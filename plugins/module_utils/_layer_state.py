@@ -34,6 +34,8 @@ class DesiredVersion:
     compatible_runtimes: typing.Tuple[str, ...] = ()
     compatible_architectures: typing.Tuple[str, ...] = ()
     code_sha256: typing.Optional[str] = None
+    # Compared only when the task sets it (see changed_fields).
+    s3_object_storage_mode: typing.Optional[str] = None
 
     def with_content(self, code_sha256):
         return dataclasses.replace(self, code_sha256=code_sha256)
@@ -43,10 +45,11 @@ class DesiredVersion:
         return getattr(self, field, default)
 
 
-def build_desired(layer_name, description=None, license_info=None, compatible_runtimes=None, compatible_architectures=None):
+def build_desired(layer_name, description=None, license_info=None, compatible_runtimes=None, compatible_architectures=None, s3_object_storage_mode=None):
     """The desired version without its content hash, which the source gives later."""
     return DesiredVersion(
         layer_name=layer_name,
+        s3_object_storage_mode=s3_object_storage_mode,
         description=description or "",
         license_info=license_info or "",
         compatible_runtimes=tuple(sorted(set(compatible_runtimes or []))),
@@ -68,16 +71,32 @@ def comparable(facts):
     return view
 
 
+def storage_mode_of(facts):
+    """The storage mode of an existing version, as far as the API shows it.
+
+    Neither GetLayerVersion nor PublishLayerVersion returns S3ObjectStorageMode;
+    a version whose archive stays in the user's bucket has a ResolvedS3Object
+    (facts' ``resolved_s3_object``): present means REFERENCE, absent COPY.
+    """
+    return "REFERENCE" if facts.get("resolved_s3_object") else "COPY"
+
+
 def changed_fields(current_facts, desired):
     """The names of the compared fields in which the newest version differs.
 
-    With no version at all, every field differs.
+    With no version at all, every field differs. The storage mode is compared
+    only when ``desired`` sets one, so a version is never published again over
+    a field the task does not manage.
     """
+    wanted_mode = desired.get("s3_object_storage_mode")
     if current_facts is None:
-        return list(COMPARED_FIELDS)
+        return list(COMPARED_FIELDS) + (["s3_object_storage_mode"] if wanted_mode else [])
     current_view = comparable(current_facts)
     desired_view = comparable(desired)
-    return [field for field in COMPARED_FIELDS if current_view[field] != desired_view[field]]
+    changes = [field for field in COMPARED_FIELDS if current_view[field] != desired_view[field]]
+    if wanted_mode and storage_mode_of(current_facts) != wanted_mode:
+        changes.append("s3_object_storage_mode")
+    return changes
 
 
 def diff_view(facts):
@@ -110,6 +129,7 @@ FIELD_WORDS = {
     "license_info": "licence",
     "compatible_runtimes": "runtimes",
     "compatible_architectures": "architectures",
+    "s3_object_storage_mode": "storage mode",
 }
 
 

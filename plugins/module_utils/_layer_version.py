@@ -12,6 +12,7 @@ tested without Ansible; ``run_module`` turns a module's parameters into calls
 of it and its result into ``exit_json``.
 """
 
+import tempfile
 import threading
 import time
 
@@ -48,8 +49,12 @@ from ansible_collections.layerwise.aws.plugins.module_utils._layer_permission im
 from ansible_collections.layerwise.aws.plugins.module_utils._layer_permission import statements_of
 from ansible_collections.layerwise.aws.plugins.module_utils._layer_retry import outcome_unknown
 from ansible_collections.layerwise.aws.plugins.module_utils._layer_retry import publish_read_timeout
+from ansible_collections.layerwise.aws.plugins.module_utils._layer_errors import LayerInputError
+from ansible_collections.layerwise.aws.plugins.module_utils._layer_source import DirectorySource
 from ansible_collections.layerwise.aws.plugins.module_utils._layer_source import LocalZipSource
 from ansible_collections.layerwise.aws.plugins.module_utils._layer_source import S3Source
+from ansible_collections.layerwise.aws.plugins.module_utils._layer_source import StagedSource
+from ansible_collections.layerwise.aws.plugins.module_utils._layer_staging import check_storage_mode_supported
 from ansible_collections.layerwise.aws.plugins.module_utils._layer_source import check_source_code_hash
 from ansible_collections.layerwise.aws.plugins.module_utils._layer_state import build_desired
 from ansible_collections.layerwise.aws.plugins.module_utils._layer_state import changed_fields
@@ -136,7 +141,7 @@ class LayerVersionManager:
                 return self._finish_superseded(current, numbers[1], progress)
             return self._result(current, current, [], [], [] if copy_permissions else None)
 
-        source.ensure_publishable()
+        source.ensure_publishable(check_mode=self.check_mode, progress=progress)
         superseded = [] if current is None or skip_destroy else [current["version"]]
         # The statements to carry over: None when not asked to, read only when a publish is due.
         carried = [] if copy_permissions else None
@@ -389,19 +394,26 @@ class LayerTask:
     def run(self, manager, progress=None):
         params = self.params
         if params["state"] == "present":
-            return manager.present(
+            if progress is not None and self.source.package_facts() is not None:
+                progress.facts["package"] = self.source.package_facts()
+            result = manager.present(
                 self.desired, self.source, params["source_code_hash"], params["skip_destroy"], params["copy_permissions"], progress=progress
             )
+            package = self.source.package_facts()
+            if package is not None:
+                result["package"] = package
+            return result
         return manager.absent(self.layer_name, params["version"], params["skip_destroy"], progress=progress)
 
 
-def prepare_task(params, lambda_model, s3_client_factory, warn_function=warn):
+def prepare_task(params, lambda_model, s3_client_factory, warn_function=warn, workdir=None):
     """Every check of one layer's options, before the first AWS call.
 
     ``params`` are the module's parameters or one item of a list of layers;
     ``lambda_model`` is the installed botocore's Lambda service model (runtimes and
     limits are read from it); ``s3_client_factory`` makes the S3 client only if an
-    S3 source needs one.
+    S3 source needs one; ``workdir``: a temporary directory of the run, where a
+    ``source_dir`` is packaged (removed by the caller afterwards).
     """
     check_version_option(params["state"], params["version"])
     layer_name, arn_parts = parse_layer_name(params["layer_name"])
@@ -409,7 +421,13 @@ def prepare_task(params, lambda_model, s3_client_factory, warn_function=warn):
         return LayerTask(params, layer_name, arn_parts)
     if params["source_code_hash"] is not None:
         check_source_code_hash(params["source_code_hash"])
-    check_s3_location(params["s3_bucket"], params["s3_key"])
+    local = params["filename"] is not None or params.get("source_dir") is not None
+    if params["s3_bucket"] is not None and params["s3_key"] is None and not local:
+        raise LayerInputError("s3_key: required with s3_bucket, unless filename or source_dir is given to be staged through S3")
+    check_s3_location(params["s3_bucket"], params["s3_key"] if params["s3_key"] is not None else "layerwise/staged.zip")
+    storage_mode = params.get("s3_object_storage_mode")
+    if storage_mode:
+        check_storage_mode_supported(lambda_model)
     check_text_lengths(params, lambda_model)
     runtimes, warnings = check_runtimes(params["compatible_runtimes"], known_runtimes(lambda_model))
     for warning in warnings:
@@ -420,11 +438,17 @@ def prepare_task(params, lambda_model, s3_client_factory, warn_function=warn):
         license_info=params["license_info"],
         compatible_runtimes=runtimes,
         compatible_architectures=params["compatible_architectures"],
+        s3_object_storage_mode=storage_mode,
     )
+    staged = params["s3_bucket"] is not None
     if params["filename"] is not None:
-        source = LocalZipSource(params["filename"])
+        source = LocalZipSource(params["filename"], direct=not staged)
+    elif params.get("source_dir") is not None:
+        source = DirectorySource(params["source_dir"], params.get("excludes"), workdir, direct=not staged)
     else:
-        source = S3Source(s3_client_factory(), params["s3_bucket"], params["s3_key"], params["s3_object_version"])
+        source = S3Source(s3_client_factory(), params["s3_bucket"], params["s3_key"], params["s3_object_version"], storage_mode)
+    if local and staged:
+        source = StagedSource(source, s3_client_factory(), params["s3_bucket"], params["s3_key"], storage_mode, layer_name)
     return LayerTask(params, layer_name, arn_parts, desired, source)
 
 
@@ -462,11 +486,12 @@ def run_module(module):
 
     def work(progress):
         lambda_client = aws_client(module, "lambda")
-        task = prepare_task(module.params, lambda_client.meta.service_model, lambda: aws_client(module, "s3"))
-        check_arn_locations(module, [task])
-        # ansible-core's own warn(), not module.warn(): amazon.aws 10's AnsibleAWSModule
-        # re-sends its warnings through exit_json, which ansible-core 2.19 reports as deprecated.
-        manager = LayerVersionManager(lambda_client, check_mode=module.check_mode, warn=warn, publish_client_for=PublishClients(module))
-        return task.run(manager, progress)
+        with tempfile.TemporaryDirectory(prefix="layerwise-") as workdir:
+            task = prepare_task(module.params, lambda_client.meta.service_model, lambda: aws_client(module, "s3"), workdir=workdir)
+            check_arn_locations(module, [task])
+            # ansible-core's own warn(), not module.warn(): amazon.aws 10's AnsibleAWSModule
+            # re-sends its warnings through exit_json, which ansible-core 2.19 reports as deprecated.
+            manager = LayerVersionManager(lambda_client, check_mode=module.check_mode, warn=warn, publish_client_for=PublishClients(module))
+            return task.run(manager, progress)
 
     module_boundary(module, work)
