@@ -31,6 +31,8 @@ def layer_version_options():
         skip_destroy=dict(type="bool", default=False),
         copy_permissions=dict(type="bool", default=False),
         version=dict(type="int"),
+        # amazon.aws.lambda_layer's option, accepted only to say what to use instead.
+        content=dict(type="raw"),
     )
 
 
@@ -49,5 +51,6 @@ def layer_version_option_rules():
             "s3_object_storage_mode": ("s3_bucket",),
             "excludes": ("source_dir",),
         },
-        required_if=[["state", "present", ["filename", "source_dir", "s3_bucket"], True]],
+        # state=present needs filename, source_dir or s3_bucket: checked in prepare_task, where a
+        # misplaced amazon.aws 'content' option can be named first.
     )

@@ -159,8 +159,14 @@ options:
     default: false
   version:
     description:
-      - Only with O(state=absent), the number of the version to delete. Without it, every version is deleted.
+      - Only with O(state=absent), the number of the version to delete. Without it, every version is deleted
+        (where M(amazon.aws.lambda_layer) takes V(-1)).
     type: int
+  content:
+    description:
+      - Not used. M(amazon.aws.lambda_layer) takes the package as C(content); giving it here fails with a message
+        saying to use O(filename), O(source_dir) or O(s3_bucket) and O(s3_key) instead.
+    type: raw
 notes:
   - Which version is "current" is always the newest version of the layer; older versions are never compared
     and never deleted by O(state=present).

@@ -38,7 +38,9 @@ options:
   version:
     description:
       - With O(layer_name), read only this version.
+      - The alias O(version_number) is the name M(amazon.aws.lambda_layer_info) uses.
     type: int
+    aliases: [version_number]
   compatible_runtime:
     description:
       - Only versions compatible with this runtime. Passed to the API as its filter and checked again on the
@@ -220,7 +222,7 @@ def main():
     argument_spec = dict(
         arn=dict(type="str"),
         layer_name=dict(type="str", aliases=["name"]),
-        version=dict(type="int"),
+        version=dict(type="int", aliases=["version_number"]),
         compatible_runtime=dict(type="str"),
         compatible_architecture=dict(type="str", choices=["x86_64", "arm64"]),
         latest=dict(type="bool", default=False),

@@ -109,6 +109,10 @@ options:
         description:
           - Only with O(layers[].state=absent), the version to delete.
         type: int
+      content:
+        description:
+          - Not used; giving it fails with a hint (it is M(amazon.aws.lambda_layer)'s option).
+        type: raw
   max_concurrency:
     description:
       - How many layers are handled at the same time (threads sharing one client), from 1 to 64.
