@@ -602,7 +602,10 @@ def git_commit():
 def report(args, stats, figures, checks):
     ops = stats.get("by_operation", {})
     print()
-    print(f"== load test: {args.processes} x lambda_layer_versions ({args.layers} layers, half changed) + {args.single_runs} x lambda_layer_version on one layer")
+    print(
+        f"== load test: {args.processes} x lambda_layer_versions ({args.layers} layers, half changed)"
+        f" + {args.single_runs} x lambda_layer_version on one layer"
+    )
     print(
         f"   limits: {args.rate:g} requests/s per region, burst {args.burst}, +{args.latency_ms:g} ms, Lambda only;"
         f" max_concurrency {args.max_concurrency or 'default'}; {figures['machine']}"
@@ -632,7 +635,7 @@ def report(args, stats, figures, checks):
         ("checks passed / all", f"{checks.count - len(checks.failures)} / {checks.count}"),
         ("failed: runs / explained by a run's failure / contract", " / ".join(str(len(checks.of_kind(kind))) for kind in Checks.KINDS)),
     ]
-    print(table([(name, value) for name, value in rows], header=("figure", "value")))
+    print(table(rows, header=("figure", "value")))
     print()
     op_rows = [(name, counts.get("received", 0), counts.get("forwarded", 0), counts.get("throttled", 0)) for name, counts in sorted(ops.items())]
     if op_rows:
