@@ -37,7 +37,7 @@ step "ansible-test integration" bash scripts/ansible-test.sh integration
 step "execution environment (ansible-builder create + introspection)" bash scripts/ee-test.sh
 step "AWX-style jobs through ansible-runner" bash scripts/awx-runner-test.sh
 step "ansible-doc renders every module" render_docs
-# The reduced form of `make load` (about 35 s on 2 busy cores; the runs are stopped after 75 s).
+# The reduced form of `make load` (30-50 s on 2 busy cores; the runs are stopped after 75 s).
 step "load at Lambda's quota (reduced: 2 x 10 layers + 3 runs on one layer)" \
     "$VENV/bin/python" scripts/load-test.py --processes 2 --layers 10 --single-runs 3 --timeout 75
 step "ansible-lint (production) on examples and integration targets" bash scripts/lint.sh
