@@ -1,7 +1,7 @@
 # Two commands do everything on a fresh machine (Python 3.11+, PyPI reachable, no Galaxy needed):
 #   make demo   publish a layer against a local AWS endpoint, again unchanged, then a check-mode diff
 #   make test   sanity, unit and integration tests (the command CI runs)
-.PHONY: demo test setup sanity units integration lint docs release bench clean
+.PHONY: demo test setup sanity units integration lint docs release bench load clean
 
 demo:
 	bash scripts/demo.sh
@@ -32,6 +32,11 @@ release:
 
 bench:
 	bash benchmarks/run.sh
+
+# 4 concurrent lambda_layer_versions runs of 50 layers and 10 lambda_layer_version runs on one
+# layer, behind a proxy holding Lambda's quota (15 requests/s); LOAD_ARGS for other sizes.
+load:
+	bash scripts/load-test.sh $(LOAD_ARGS)
 
 clean:
 	rm -rf .venv .cache tests/output
