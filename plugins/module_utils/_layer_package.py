@@ -30,6 +30,10 @@ files in batches, and written in order by the calling thread, which hashes
 the zip as it writes it. At most a small window of packed batches waits in
 memory; an entry whose packed data grows past ``_IN_MEMORY_LIMIT`` waits in
 an anonymous temporary file beside the destination instead.
+
+For unchanged runs, ``PackageCache`` records a package's facts under the
+SHA-256 of its files' contents (never their sizes or times), so that
+``cached_package_info`` can tell the package's SHA-256 without deflating.
 """
 
 import base64
