@@ -284,9 +284,10 @@ def main():
         if not terraform:
             print("| terraform archive_file | not measured | | | | | |")
 
-        # An unchanged run rebuilds the package (no cache): its phases, in this process.
+        # An unchanged run, in this process: rebuilding the package, or a hit of its record by content.
         phases = {"walk": [], "build": [], "build, recording": [], "cached": [], "sha256 of the zip": []}
         destination = os.path.join(work, "unchanged.zip")
+
         def timed(phase, action):
             started, cpu_started = time.perf_counter(), time.process_time()
             result = action()
