@@ -53,7 +53,7 @@ options:
     type: path
   source_dir:
     description:
-      - A directory on the host the module runs on whose contents become the package, zipped reproducibly: the same
+      - A directory on the host the module runs on whose contents become the package, zipped reproducibly. The same
         files (relative paths, bytes, executable bit) give the same zip bytes and C(CodeSha256) on any machine, whatever
         their timestamps, owners, other permission bits, the umask or the order the file system lists them. Entries are
         sorted, dated 1980-01-01, with modes 0644 or 0755 and deflate at a fixed level; directories are walked.
@@ -77,7 +77,7 @@ options:
     description:
       - The S3 bucket holding the layer's zip (with O(s3_key)); the object must exist, which is checked with
         HeadObject before publishing.
-      - With O(filename) or O(source_dir), the bucket to stage the package through: when a publish is due, the package
+      - With O(filename) or O(source_dir), the bucket to stage the package through. When a publish is due, the package
         is uploaded (streamed, in parts, with its SHA-256 checksum) to O(s3_key), or by default to
         C(layerwise/<layer_name>/<sha256-hex>.zip), unless that object already holds the same bytes; the version is
         then published from S3. There is no 50 MiB limit then. Check mode uploads nothing.
@@ -151,7 +151,7 @@ options:
       - Unless O(skip_destroy=true), the version to be superseded is first marked with a statement
         C(layerwise-superseded) (granting read access to its own account, which it has anyway). If the run stops after
         publishing (a refused grant, a failed deletion, an interrupted job), the marker tells the next run of the task
-        that this version is superseded: that run copies the statements still missing on the newest version and deletes
+        that this version is superseded, and that run copies the statements still missing on the newest version and deletes
         the marked version, even when nothing else changed (RV(finished_superseded_version)). A version kept on purpose
         (O(skip_destroy=true)) or published by another tool never carries the marker and is never deleted this way.
         An unchanged run therefore reads one policy more (the version below the newest), only with this option.
@@ -183,7 +183,7 @@ notes:
     both; each run deletes only its own redundant version and the version it superseded, never another run's.
   - A task that fails after it wrote anything reports C(changed=true), the facts of what exists now (RV(layer_version),
     RV(deleted_versions), RV(undeleted_versions), RV(uncopied_permissions)), and a message saying what failed, what was
-    done, what was not and how to finish. Every answer is checked against the AWS API model before it is used: a 2xx
+    done, what was not and how to finish. Every answer is checked against the AWS API model before it is used. A 2xx
     answer with an HTML page or an empty body is an error naming the call and the endpoint, never "no versions".
     See the collection's C(docs/reliability.md).
 seealso:

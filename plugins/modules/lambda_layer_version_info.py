@@ -188,7 +188,7 @@ layer_versions:
       sample: null
     resolved_s3_object:
       description:
-        - With O(s3_object_storage_mode=REFERENCE), the S3 object the version's archive stays in (C(bucket), C(key),
+        - With O(layerwise.aws.lambda_layer_version#module:s3_object_storage_mode=REFERENCE), the S3 object the version's archive stays in (C(bucket), C(key),
           C(version_id)), as Lambda reports it in C(Content.ResolvedS3Object); V(null) for a version Lambda copied.
       type: dict
       sample: null

@@ -344,7 +344,8 @@ def test_many_runs_at_once_leave_exactly_one_new_version(tmp_path):
     managers = [LayerVersionManager(client) for _run in range(10)]
     desired = build_desired("l1")
     current = managers[0].read_newest("l1")
-    published = [manager._publish_once(desired.with_content(LocalZipSource(path).content_sha256()), LocalZipSource(path), 1, Progress()) for manager in managers]
+    wanted = desired.with_content(LocalZipSource(path).content_sha256())
+    published = [manager._publish_once(wanted, LocalZipSource(path), 1, Progress()) for manager in managers]
     for manager, ours in reversed(list(zip(managers, published))):  # the last publisher settles first
         manager._settle(ours, current["version"], Progress())
     assert sorted(client.versions) == [1, 2]  # one new version; 1 is the superseded one, which each run deletes after settling
