@@ -2,7 +2,7 @@
 #   make demo   publish a layer against a local AWS endpoint, again unchanged, then a check-mode diff
 #   make shell  then: a shell to use the collection (ansible-doc, ansible-playbook, a local endpoint)
 #   make test   sanity, unit and integration tests (the command CI runs)
-.PHONY: demo shell test setup sanity units integration lint docs release bench clean
+.PHONY: demo shell test setup sanity units integration examples lint docs release bench clean
 
 demo:
 	bash scripts/demo.sh
@@ -24,6 +24,9 @@ units:
 
 integration:
 	bash scripts/ansible-test.sh integration
+
+examples:
+	bash scripts/examples.sh
 
 lint:
 	bash scripts/lint.sh
