@@ -1,10 +1,14 @@
 # Two commands do everything on a fresh machine (Python 3.11+, PyPI reachable, no Galaxy needed):
 #   make demo   publish a layer against a local AWS endpoint, again unchanged, then a check-mode diff
+#   make shell  then: a shell to use the collection (ansible-doc, ansible-playbook, a local endpoint)
 #   make test   sanity, unit and integration tests (the command CI runs)
-.PHONY: demo test setup sanity units integration lint docs release bench load clean
+.PHONY: demo shell test setup sanity units integration examples lint docs release bench load clean
 
 demo:
 	bash scripts/demo.sh
+
+shell:
+	@bash scripts/shell.sh
 
 test:
 	bash scripts/test.sh
@@ -20,6 +24,9 @@ units:
 
 integration:
 	bash scripts/ansible-test.sh integration
+
+examples:
+	bash scripts/examples.sh
 
 lint:
 	bash scripts/lint.sh

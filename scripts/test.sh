@@ -34,6 +34,8 @@ render_docs() {
 step "ansible-test sanity" bash scripts/ansible-test.sh sanity
 step "ansible-test units" bash scripts/ansible-test.sh units
 step "ansible-test integration" bash scripts/ansible-test.sh integration
+step "documentation examples against the local endpoint" bash scripts/examples.sh
+step "newcomer: make demo, its way in, the documented shell commands in make shell" bash scripts/newcomer-test.sh
 step "execution environment (ansible-builder create + introspection)" bash scripts/ee-test.sh
 step "AWX-style jobs through ansible-runner" bash scripts/awx-runner-test.sh
 step "ansible-doc renders every module" render_docs

@@ -226,12 +226,21 @@ EXAMPLES = r"""
     compatible_runtimes:
       - python3.12
 
-- name: Publish a pinned S3 object version and keep the version it supersedes
+- name: Find the current version of the S3 object (in a versioned bucket)
+  amazon.aws.s3_object_info:
+    bucket_name: my-artifacts
+    object_name: layers/numpy.zip
+  register: numpy_object
+
+- name: Publish that pinned S3 object version and keep the version it supersedes
   layerwise.aws.lambda_layer_version:
     layer_name: numpy-layer
     s3_bucket: my-artifacts
     s3_key: layers/numpy.zip
-    s3_object_version: 3HL4kqtJlcpXroDTDmJ.rmSpXd3dIbrHY
+    s3_object_version: "{{ numpy_object.object_info[0].object_data.version_id }}"
+    compatible_runtimes:
+      - python3.12
+      - python3.13
     skip_destroy: true
 
 - name: Compare by a known hash, without hashing or downloading the package
@@ -241,10 +250,16 @@ EXAMPLES = r"""
     s3_key: layers/big.zip
     source_code_hash: "{{ lookup('ansible.builtin.file', 'build/big.zip.sha256') }}"
 
+# The tasks below on shared-utils repeat every option of the first one: an option left
+# out means "empty", which is a change (a new version without the description).
 - name: Dry run, showing what would change
   layerwise.aws.lambda_layer_version:
     layer_name: shared-utils
     filename: build/shared-utils.zip
+    description: Shared helpers
+    license_info: MIT
+    compatible_runtimes: [python3.12, python3.13]
+    compatible_architectures: [x86_64, arm64]
   check_mode: true
   diff: true
   register: plan
@@ -254,17 +269,25 @@ EXAMPLES = r"""
     layer_name: arn:aws:lambda:eu-west-1:123456789012:layer:shared-utils
     region: eu-west-1
     filename: build/shared-utils.zip
+    description: Shared helpers
+    license_info: MIT
+    compatible_runtimes: [python3.12, python3.13]
+    compatible_architectures: [x86_64, arm64]
 
 - name: Publish a new version that stays shared like the one it replaces
   layerwise.aws.lambda_layer_version:
     layer_name: shared-utils
     filename: build/shared-utils.zip
+    description: Shared helpers
+    license_info: MIT
+    compatible_runtimes: [python3.12, python3.13]
+    compatible_architectures: [x86_64, arm64]
     copy_permissions: true
 
-- name: Delete one version of a layer
+- name: Delete one version of a layer (the one skip_destroy kept above)
   layerwise.aws.lambda_layer_version:
-    layer_name: shared-utils
-    version: 3
+    layer_name: numpy-layer
+    version: 1
     state: absent
 
 - name: Delete every version of a layer

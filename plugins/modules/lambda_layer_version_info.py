@@ -86,7 +86,7 @@ extends_documentation_fragment:
 EXAMPLES = r"""
 - name: Read one version by its ARN
   layerwise.aws.lambda_layer_version_info:
-    arn: arn:aws:lambda:us-east-1:123456789012:layer:shared-utils:4
+    arn: arn:aws:lambda:eu-west-1:123456789012:layer:shared-utils:4
   register: by_arn
 
 - name: Read version 3 of a layer by name
@@ -117,9 +117,10 @@ EXAMPLES = r"""
     include_policy: true
   register: shared
 
-- name: Get a download URL for the package
+- name: Get a download URL for the package of the newest version
   layerwise.aws.lambda_layer_version_info:
-    arn: "{{ by_arn.layer_versions[0].arn }}"
+    layer_name: shared-utils
+    latest: true
     include_content_location: true
   register: with_url
 """

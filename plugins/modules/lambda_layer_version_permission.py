@@ -97,7 +97,7 @@ EXAMPLES = r"""
 
 - name: Share a version with every account of an organization
   layerwise.aws.lambda_layer_version_permission:
-    arn: arn:aws:lambda:us-east-1:123456789012:layer:shared-utils:4
+    arn: arn:aws:lambda:eu-west-1:123456789012:layer:shared-utils:4
     statement_id: share-with-org
     principal: "*"
     organization_id: o-a1b2c3d4e5
