@@ -122,6 +122,7 @@ RESULT_KEYS = (
     "copied_permissions",
     "uncopied_permissions",
     "finished_superseded_version",
+    "kept_in_use",
     "msg",
     "error",
 )

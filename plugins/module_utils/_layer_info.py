@@ -24,6 +24,8 @@ from ansible_collections.layerwise.aws.plugins.module_utils._layer_facts import 
 from ansible_collections.layerwise.aws.plugins.module_utils._layer_input import check_version_number
 from ansible_collections.layerwise.aws.plugins.module_utils._layer_input import parse_layer_arn
 from ansible_collections.layerwise.aws.plugins.module_utils._layer_input import parse_layer_name
+from ansible_collections.layerwise.aws.plugins.module_utils._layer_lifecycle import UsageScanner
+from ansible_collections.layerwise.aws.plugins.module_utils._layer_lifecycle import add_usage
 from ansible_collections.layerwise.aws.plugins.module_utils._layer_outcome import module_boundary
 from ansible_collections.layerwise.aws.plugins.module_utils._layer_permission import read_policy
 
@@ -159,6 +161,8 @@ def run_info_module(module):
             items = [item for item in reader.version(layer_ref, version) if _matches(item, **filters)]
         else:
             items = reader.versions(layer_ref, latest=params["latest"], **filters)
+        if params["include_usage"]:
+            items = add_usage(items, UsageScanner(), client)
         return {"changed": False, "layer_versions": items}
 
     module_boundary(module, work)

@@ -35,6 +35,10 @@ from ansible_collections.layerwise.aws.plugins.module_utils._layer_input import 
 from ansible_collections.layerwise.aws.plugins.module_utils._layer_input import check_version_option
 from ansible_collections.layerwise.aws.plugins.module_utils._layer_input import known_runtimes
 from ansible_collections.layerwise.aws.plugins.module_utils._layer_input import parse_layer_name
+from ansible_collections.layerwise.aws.plugins.module_utils._layer_lifecycle import UsageScanner
+from ansible_collections.layerwise.aws.plugins.module_utils._layer_lifecycle import check_retention_options
+from ansible_collections.layerwise.aws.plugins.module_utils._layer_lifecycle import plan_pruning
+from ansible_collections.layerwise.aws.plugins.module_utils._layer_lifecycle import retention_of
 from ansible_collections.layerwise.aws.plugins.module_utils._layer_outcome import Progress
 from ansible_collections.layerwise.aws.plugins.module_utils._layer_outcome import Step
 from ansible_collections.layerwise.aws.plugins.module_utils._layer_outcome import module_boundary
@@ -86,11 +90,13 @@ def _without_marker(statements):
 class LayerVersionManager:
     """present and absent for one layer at a time; safe to share between threads (it keeps no run state)."""
 
-    def __init__(self, lambda_client, check_mode=False, warn=None, publish_client=None):
+    def __init__(self, lambda_client, check_mode=False, warn=None, publish_client=None, usage_scanner=None):
         self.client = lambda_client
         self.publish_client = publish_client or lambda_client
         self.check_mode = check_mode
         self.warn = warn or (lambda message: None)
+        # keep_versions' usage scan, shared by every layer of the run (thread-safe, once per client).
+        self.usage_scanner = usage_scanner or UsageScanner()
 
     def read_newest(self, layer_name):
         """Facts of the newest version, or None: two read calls however many versions exist."""
@@ -114,7 +120,7 @@ class LayerVersionManager:
             f" but GetLayerVersion says it does not exist ({READ_ATTEMPTS} times); the endpoint's answers disagree"
         )
 
-    def present(self, desired, source, source_code_hash=None, skip_destroy=False, copy_permissions=False, progress=None):
+    def present(self, desired, source, source_code_hash=None, skip_destroy=False, copy_permissions=False, progress=None, retention=None):
         progress = progress if progress is not None else Progress()
         layer_name = desired.layer_name
         # With copy_permissions, the version below the newest may carry an earlier run's unfinished work.
@@ -126,11 +132,18 @@ class LayerVersionManager:
         desired = desired.with_content(source_code_hash or source.content_sha256(needed=current is not None))
         if not changed_fields(current, desired):
             if finishing and len(numbers) > 1:
-                return self._finish_superseded(current, numbers[1], progress)
-            return self._result(False, current, current, [], [] if copy_permissions else None)
+                result = self._finish_superseded(current, numbers[1], progress)
+            else:
+                result = self._result(False, current, current, [], [] if copy_permissions else None)
+            return result if retention is None else self._prune_unchanged(current, retention, result, progress)
 
         source.ensure_publishable()
         superseded = [] if current is None or skip_destroy else [current["version"]]
+        pruning = None
+        if retention is not None:
+            pruning = plan_pruning(self.client, self.usage_scanner, current, retention, publishing=True)
+            superseded = list(pruning.to_delete)
+            progress.facts["kept_in_use"] = pruning.kept_in_use
         # The statements to carry over: None when not asked to, read only when a publish is due.
         carried = [] if copy_permissions else None
         if copy_permissions and current is not None:
@@ -139,9 +152,9 @@ class LayerVersionManager:
         if self.check_mode:
             layer_arn = current["layer_arn"] if current else None
             predicted = predicted_layer_version_facts(desired, layer_arn, source.size)
-            return self._result(True, current, predicted, superseded, carried)
+            return self._with_kept_in_use(self._result(True, current, predicted, superseded, carried), pruning)
 
-        marked = finishing and current is not None
+        marked = finishing and current is not None and current["version"] in superseded
         if marked:
             self._mark_superseded(current, progress)
         try:
@@ -156,15 +169,30 @@ class LayerVersionManager:
                 f" {published['code_sha256']}; every run will publish again until they match"
             )
         published = self._settle(published, current["version"] if current else 0, progress)
-        self._copy_then_delete(published, carried or [], superseded, progress, marked)
-        return self._result(True, current, published, progress.facts["deleted_versions"], carried)
+        remedy = pruning.remedy(published["version"], current["version"] if marked else None) if pruning else None
+        self._copy_then_delete(published, carried or [], superseded, progress, marked, remedy)
+        return self._with_kept_in_use(self._result(True, current, published, progress.facts["deleted_versions"], carried), pruning)
+
+    def _prune_unchanged(self, current, retention, result, progress):
+        """An unchanged run with keep_versions prunes too, after what ``result`` did (see _finish_superseded)."""
+        pruning = plan_pruning(self.client, self.usage_scanner, current, retention, publishing=False, excluded=result["deleted_versions"])
+        progress.facts["kept_in_use"] = pruning.kept_in_use
+        if pruning.to_delete and not self.check_mode:
+            self._copy_then_delete(current, [], pruning.to_delete, progress, False, pruning.remedy(current["version"]))
+        return pruning.merged_into(result)
+
+    @staticmethod
+    def _with_kept_in_use(result, pruning):
+        if pruning is not None:
+            result["kept_in_use"] = dict(pruning.kept_in_use)
+        return result
 
     def _mark_superseded(self, current, progress):
         """Before publishing with copy_permissions: the marker on the version to be superseded.
 
         If the run stops after the publish, the marker tells a re-run that this version
         is superseded and still to be copied and deleted; a version kept on purpose
-        (skip_destroy) or published by another tool never carries it.
+        (skip_destroy, or one keep_versions keeps) or published by another tool never carries it.
         """
         add_statement(self.client, current["layer_name"], current["version"], _marker_statement(current))
         progress.wrote(f"marked version {current['version']} as superseded (statement {SUPERSEDED_MARKER})")
@@ -177,17 +205,20 @@ class LayerVersionManager:
             return  # the failure reports the marker as written; a later publish uses it, nothing else reads it
         progress.wrote(f"removed the marker from version {current['version']} again")
 
-    def _copy_then_delete(self, published, statements, superseded, progress, marked):
-        """After a publish: copy the statements to the new version, then delete the superseded versions."""
+    def _copy_then_delete(self, published, statements, superseded, progress, marked, remedy=None):
+        """After a publish: copy the statements to the new version, then delete the superseded versions.
+
+        ``remedy``: how to finish if the run stops (by default, as the marker and ``superseded`` say).
+        """
         layer_name, version = published["layer_name"], published["version"]
         copies = [Step("copy", statement["statement_id"], f"add statement {statement['statement_id']} to version {version}") for statement in statements]
         deletions = [Step("delete", number, f"delete version {number}") for number in superseded]
-        if marked:
+        if remedy is None and marked:
             remedy = (
                 f"run the task again once the cause is fixed: version {superseded[0]} carries the statement {SUPERSEDED_MARKER}, so the"
                 f" next run copies what is missing to version {version} and deletes version {superseded[0]}"
             )
-        else:
+        elif remedy is None:
             remedy = " and ".join(
                 f"delete version {number} with state=absent and version={number} (re-running this task does not: a version kept"
                 " on purpose looks the same)"
@@ -378,7 +409,8 @@ class LayerTask:
         params = self.params
         if params["state"] == "present":
             return manager.present(
-                self.desired, self.source, params["source_code_hash"], params["skip_destroy"], params["copy_permissions"], progress=progress
+                self.desired, self.source, params["source_code_hash"], params["skip_destroy"], params["copy_permissions"], progress=progress,
+                retention=retention_of(params),
             )
         return manager.absent(self.layer_name, params["version"], params["skip_destroy"], progress=progress)
 
@@ -392,6 +424,7 @@ def prepare_task(params, lambda_model, s3_client_factory, warn_function=warn):
     S3 source needs one.
     """
     check_version_option(params["state"], params["version"])
+    check_retention_options(params)
     layer_name, arn_parts = parse_layer_name(params["layer_name"])
     if params["state"] == "absent":
         return LayerTask(params, layer_name, arn_parts)
