@@ -16,9 +16,11 @@ from ansible_collections.amazon.aws.plugins.module_utils.botocore import is_boto
 from ansible_collections.amazon.aws.plugins.module_utils.errors import AWSErrorHandler
 from ansible_collections.amazon.aws.plugins.module_utils.exceptions import AnsibleAWSError
 
+from ansible_collections.layerwise.aws.plugins.module_utils._layer_errors import LayerInputError
 from ansible_collections.layerwise.aws.plugins.module_utils._layer_responses import checked_call
 from ansible_collections.layerwise.aws.plugins.module_utils._layer_responses import checked_pages
 from ansible_collections.layerwise.aws.plugins.module_utils._layer_retry import client_config
+from ansible_collections.layerwise.aws.plugins.module_utils._layer_retry import failure_kind
 from ansible_collections.layerwise.aws.plugins.module_utils._layer_retry import retry_idempotent
 from ansible_collections.layerwise.aws.plugins.module_utils._layer_retry import retry_refused
 
@@ -139,12 +141,33 @@ def get_caller_account_id(sts_client):
 
 @S3ObjectErrorHandler.list_error_handler("read the S3 object's metadata", None)
 @retry_idempotent
+def _head_object(s3_client, request):
+    return checked_call(s3_client, "HeadObject", ("ContentLength",), **request)
+
+
 def head_s3_object(s3_client, bucket, key, version_id=None):
-    """HeadObject with checksums enabled, or None when the object does not exist."""
+    """HeadObject with checksums enabled, or None when the object does not exist.
+
+    With ``version_id``, S3 saying there is no such version raises LayerInputError
+    naming ``s3_object_version``: a version id the key does not have answers 404, and
+    any version id on a bucket that never had versioning enabled a bare 400 (HeadObject
+    has no body to say more), which would otherwise read "Bad Request".
+    """
     request = {"Bucket": bucket, "Key": key, "ChecksumMode": "ENABLED"}
     if version_id:
         request["VersionId"] = version_id
-    return checked_call(s3_client, "HeadObject", ("ContentLength",), **request)
+    try:
+        head = _head_object(s3_client, request)
+    except AnsibleLambdaLayerError as e:
+        if not (version_id and failure_kind(e.exception) in ("400", "InvalidArgument")):
+            raise
+        raise LayerInputError(
+            f"s3_object_version: bucket {bucket} has no object version {version_id!r} of key {key!r}"
+            " (S3 answered 400 Bad Request: is versioning enabled on the bucket?)"
+        ) from e
+    if head is None and version_id:
+        raise LayerInputError(f"s3_object_version: bucket {bucket} has no object version {version_id!r} of key {key!r} (S3 answered 404 Not Found)")
+    return head
 
 
 @S3ObjectErrorHandler.common_error_handler("read the S3 object")

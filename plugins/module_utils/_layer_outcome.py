@@ -83,7 +83,7 @@ class Progress:
         elif not isinstance(error, LayerInputError):
             parts.append("Nothing was written")
         result["changed"] = self.changed
-        result["msg"] = ". ".join(parts) + "."
+        result["msg"] = ". ".join(parts) + "." if len(parts) > 1 else str(error)
         return result
 
 

@@ -339,10 +339,9 @@ def resolve_s3_source(s3_client, bucket, key, version_id=None, storage_mode=None
     check_bucket(s3_client, bucket)
     if storage_mode == REFERENCE:
         check_reference_bucket(s3_client, bucket)
+    # A version id S3 does not know fails in head_s3_object, naming s3_object_version.
     head = _head_or_explain(s3_client, bucket, key, version_id)
     if head is None:
-        if version_id and _head_or_explain(s3_client, bucket, key) is not None:
-            raise LayerInputError(f"s3_object_version: {_location(bucket, key)} has no version {version_id}")
         raise LayerInputError(f"s3_key: {_location(bucket, key)} does not exist")
     return StagedObject(bucket, key, version_id=_pinnable_version(head.get("VersionId")) or version_id, uploaded=False, head=head)
 

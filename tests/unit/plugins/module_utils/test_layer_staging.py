@@ -327,7 +327,7 @@ def test_missing_key_of_an_existing_bucket_names_s3_key(s3):
 def test_missing_version_of_an_existing_key_names_s3_object_version(s3):
     enable_versioning(s3)
     s3.put_object(Bucket=BUCKET, Key=KEY, Body=b"PK\x03\x04")
-    with pytest.raises(LayerInputError, match=f"^s3_object_version: s3://{BUCKET}/{KEY} has no version"):
+    with pytest.raises(LayerInputError, match=f"^s3_object_version: bucket {BUCKET} has no object version .* of key '{KEY}'"):
         resolve_s3_source(s3, BUCKET, KEY, version_id="3HL4kqtJlcpXroDTDmJ.rmSpXd3dIbrHY")
 
 
