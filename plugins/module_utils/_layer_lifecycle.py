@@ -45,6 +45,8 @@ def check_retention_options(params):
         return
     if params.get("state", "present") != "present":
         raise LayerInputError("keep_versions: only valid with state=present (state=absent deletes the version given in version, or every version)")
+    if isinstance(keep_versions, bool):
+        raise LayerInputError(f"keep_versions: {keep_versions} is not a number of versions; give 1 or more")
     if keep_versions < 1:
         raise LayerInputError(f"keep_versions: {keep_versions} would keep no version; give 1 or more (the current version counts as one)")
     if params.get("skip_destroy"):
