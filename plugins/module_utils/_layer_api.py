@@ -116,7 +116,8 @@ def list_function_configurations(client):
 
     ListFunctions with FunctionVersion=ALL answers at most 50 configurations per call.
     """
-    return [function for page in checked_pages(client, "ListFunctions", FUNCTION_MEMBERS, FunctionVersion="ALL") for function in page["Functions"]]
+    pages = checked_pages(client, "ListFunctions", FUNCTION_MEMBERS, FunctionVersion="ALL")
+    return [function for page in pages for function in page["Functions"]]
 
 
 @LambdaLayerErrorHandler.common_error_handler("publish layer version")

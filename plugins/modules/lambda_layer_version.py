@@ -112,7 +112,7 @@ options:
       - Unless O(skip_destroy=true), the version to be superseded is first marked with a statement
         C(layerwise-superseded) (granting read access to its own account, which it has anyway). If the run stops after
         publishing (a refused grant, a failed deletion, an interrupted job), the marker tells the next run of the task
-        that this version is superseded: that run copies the statements still missing on the newest version and deletes
+        that this version is superseded; that run copies the statements still missing on the newest version and deletes
         the marked version, even when nothing else changed (RV(finished_superseded_version)). A version kept on purpose
         (O(skip_destroy=true)) or published by another tool never carries the marker and is never deleted this way.
         An unchanged run therefore reads one policy more (the version below the newest), only with this option.

@@ -225,7 +225,9 @@ def test_the_usage_scan_reads_every_page_of_every_function_version():
     )
     stubber.add_response(
         "list_functions",
-        function_page([configuration("billing", "$LATEST", f"{LAYER_ARN}:2", f"{LAYER_ARN}-other:1"), {"FunctionArn": f"{FUNCTION_ARN}:plain", "Version": "$LATEST"}]),
+        function_page(
+            [configuration("billing", "$LATEST", f"{LAYER_ARN}:2", f"{LAYER_ARN}-other:1"), {"FunctionArn": f"{FUNCTION_ARN}:plain", "Version": "$LATEST"}]
+        ),
         {"FunctionVersion": "ALL", "Marker": "page-2"},
     )
     with stubber:
