@@ -409,7 +409,7 @@ resource "aws_lambda_layer_version" "layer" {{
         big = write_zip(os.path.join(self.files, "hash-big.zip"), size, "big")
         code = (
             "import sys, time\n"
-            "from ansible_collections.layerwise.aws.plugins.module_utils._layer_source import sha256_of_file\n"
+            "from ansible_collections.layerwise.aws.plugins.module_utils._layer_hash import sha256_of_file\n"
             "started = time.perf_counter()\n"
             "digest = sha256_of_file(sys.argv[1])\n"
             "print(digest, time.perf_counter() - started)\n"

@@ -7,9 +7,13 @@
 
 PRIVATE to the collection: not a public API, may change without notice.
 
-Every call is retried as ``_layer_retry`` says and turns botocore errors into
-an AnsibleLambdaLayerError that ``fail_json_aws_error`` reports with the AWS
-error code. Clients are made by ``aws_client``, without botocore's own retries.
+Every call is rate-limited and retried as ``_layer_retry`` says (the client is
+the first positional argument of each function: the rate limiter is chosen by
+its service, region and endpoint) and turns botocore errors into an
+AnsibleLambdaLayerError that ``fail_json_aws_error`` reports with the AWS error
+code. A ``MalformedResponse`` raised inside one of these functions is retried
+like a server error by the reads and never by the writes; it is not wrapped.
+Clients are made by ``aws_client``, without botocore's own retries.
 """
 
 from ansible_collections.amazon.aws.plugins.module_utils.botocore import is_boto3_error_code
@@ -46,9 +50,24 @@ class S3ObjectErrorHandler(AWSErrorHandler):
         return is_boto3_error_code(["404", "NoSuchKey", "NoSuchVersion", "NotFound"])
 
 
-def aws_client(module, service, pool_size=10, **kwargs):
-    """A client of an AnsibleAWSModule whose only retries are the collection's (see _layer_retry)."""
-    return module.client(service, config=client_config(pool_size), **kwargs)
+def aws_client(module, service, pool_size=10, read_timeout=None, **kwargs):
+    """A client of an AnsibleAWSModule whose only retries and timeouts are the collection's (see _layer_retry).
+
+    ``pool_size``: connections the threads sharing the client may hold at once.
+    ``read_timeout``: seconds of silence before a request is given up; ``READ_TIMEOUT``
+    (15 s) by default, ``publish_read_timeout(package_bytes)`` for a publish client.
+    ``kwargs`` go to ``module.client`` (``region=`` for another region).
+
+    The user's ``aws_config`` (proxies, user agent, signature version, S3 addressing
+    style, ...) applies, except its ``retries`` and timeouts: amazon.aws merges
+    ``aws_config`` over ``config``, so the merged settings are passed as both and
+    botocore's blind retries (which could publish twice) cannot come back.
+    """
+    try:
+        config = client_config(pool_size, read_timeout=read_timeout, user_config=module.params.get("aws_config"))
+    except ValueError as e:
+        module.fail_json(msg=f"aws_config: not a valid botocore configuration: {e}")
+    return module.client(service, config=config, aws_config=config, **kwargs)
 
 
 # What the collection reads from the answers that describe one layer version.

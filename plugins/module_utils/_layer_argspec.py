@@ -17,9 +17,12 @@ def layer_version_options():
         layer_name=dict(type="str", required=True, aliases=["name"]),
         state=dict(type="str", choices=["present", "absent"], default="present"),
         filename=dict(type="path"),
+        source_dir=dict(type="path"),
+        excludes=dict(type="list", elements="str"),
         s3_bucket=dict(type="str"),
         s3_key=dict(type="str", no_log=False),
         s3_object_version=dict(type="str"),
+        s3_object_storage_mode=dict(type="str", choices=["COPY", "REFERENCE"]),
         description=dict(type="str"),
         license_info=dict(type="str"),
         compatible_runtimes=dict(type="list", elements="str"),
@@ -37,11 +40,16 @@ def layer_version_option_rules():
     """The rules between the options, as AnsibleModule (or a suboption spec) takes them."""
     return dict(
         mutually_exclusive=[
-            ["filename", "s3_bucket"],
-            ["filename", "s3_key"],
+            ["filename", "source_dir"],
+            ["source_dir", "s3_key"],
             ["filename", "s3_object_version"],
+            ["source_dir", "s3_object_version"],
         ],
-        required_together=[["s3_bucket", "s3_key"]],
-        required_by={"s3_object_version": ("s3_bucket", "s3_key")},
-        required_if=[["state", "present", ["filename", "s3_bucket"], True]],
+        required_by={
+            "s3_key": ("s3_bucket",),
+            "s3_object_version": ("s3_bucket", "s3_key"),
+            "s3_object_storage_mode": ("s3_bucket",),
+            "excludes": ("source_dir",),
+        },
+        required_if=[["state", "present", ["filename", "source_dir", "s3_bucket"], True]],
     )

@@ -16,6 +16,8 @@ layer only, with its own record of what it wrote; the module fails at the end,
 with every layer's result.
 """
 
+import os
+import tempfile
 from concurrent.futures import ThreadPoolExecutor
 
 from ansible.module_utils.common.warnings import warn
@@ -25,10 +27,12 @@ from ansible_collections.layerwise.aws.plugins.module_utils._layer_api import aw
 from ansible_collections.layerwise.aws.plugins.module_utils._layer_api import get_caller_account_id
 from ansible_collections.layerwise.aws.plugins.module_utils._layer_errors import LayerInputError
 from ansible_collections.layerwise.aws.plugins.module_utils._layer_input import check_layer_arn_location
+from ansible_collections.layerwise.aws.plugins.module_utils._layer_input import check_layer_arn_region
 from ansible_collections.layerwise.aws.plugins.module_utils._layer_outcome import Progress
 from ansible_collections.layerwise.aws.plugins.module_utils._layer_outcome import failure_result
 from ansible_collections.layerwise.aws.plugins.module_utils._layer_outcome import module_boundary
 from ansible_collections.layerwise.aws.plugins.module_utils._layer_version import LayerVersionManager
+from ansible_collections.layerwise.aws.plugins.module_utils._layer_version import PublishClients
 from ansible_collections.layerwise.aws.plugins.module_utils._layer_version import prepare_task
 
 
@@ -62,14 +66,21 @@ class _RejectedTask:
         raise self.error
 
 
-def prepare_tasks(module, items, lambda_model):
-    """Check every item before the first AWS call; a bad item is rejected on its own."""
+def prepare_tasks(module, items, lambda_model, workdir):
+    """Check every item before the first AWS call; a bad item is rejected on its own.
+
+    ``workdir``: the run's temporary directory; each item packages its ``source_dir`` in a folder of its own there.
+    """
     s3_client = _LazyClient(module, "s3")
     tasks = []
     for index, item in enumerate(items):
         label = _label(index, item)
+        item_dir = os.path.join(workdir, str(index))
+        os.mkdir(item_dir)
         try:
-            task = prepare_task(item, lambda_model, s3_client, warn_function=lambda message, label=label: warn(f"{label}: {message}"))
+            task = prepare_task(
+                item, lambda_model, s3_client, warn_function=lambda message, label=label: warn(f"{label}: {message}"), workdir=item_dir
+            )
         except Exception as e:  # pylint: disable=broad-exception-caught
             task = _RejectedTask(item, LayerInputError(f"{label}: {e}") if isinstance(e, LayerInputError) else e)
         tasks.append(task)
@@ -82,7 +93,16 @@ def prepare_tasks(module, items, lambda_model):
             for index in places:
                 error = LayerInputError(f"{_label(index, items[index])}: layer {name} is given in {where}; each layer may appear only once in layers")
                 tasks[index] = _RejectedTask(items[index], error)
-    arn_tasks = [(index, task) for index, task in enumerate(tasks) if getattr(task, "arn_parts", None) is not None]
+    arn_tasks = []
+    for index, task in enumerate(tasks):
+        if getattr(task, "arn_parts", None) is None:
+            continue
+        try:  # region and partition first: a wrong one fails with no AWS call at all
+            check_layer_arn_region(task.arn_parts, module.region)
+        except LayerInputError as e:
+            tasks[index] = _RejectedTask(items[index], LayerInputError(f"{_label(index, items[index])}: {e}"))
+            continue
+        arn_tasks.append((index, task))
     if arn_tasks:
         try:
             account_id = get_caller_account_id(aws_client(module, "sts"))
@@ -123,12 +143,13 @@ RESULT_KEYS = (
     "uncopied_permissions",
     "finished_superseded_version",
     "kept_in_use",
+    "package",
     "msg",
     "error",
 )
 
 
-def combine(tasks, outcomes, with_diff, region=None):
+def combine(tasks, outcomes, with_diff, region=None, check_mode=False):
     """The module's result: per-layer results in order, one diff per layer (headed by its name)."""
     results = []
     diffs = []
@@ -151,7 +172,14 @@ def combine(tasks, outcomes, with_diff, region=None):
             item["diff"] = outcome["diff"]
             diffs.append(dict(outcome["diff"], before_header=task.layer_name, after_header=task.layer_name))
         results.append(item)
-    combined = {"changed": any(item["changed"] for item in results), "results": results}
+    summary = {
+        "changed": sum(1 for item in results if item["changed"] and not item["failed"]),
+        "unchanged": sum(1 for item in results if not item["changed"] and not item["failed"]),
+        "failed": sum(1 for item in results if item["failed"]),
+    }
+    would = "would change" if check_mode else "changed"
+    message = f"{len(results)} layer{'' if len(results) == 1 else 's'}: {summary['changed']} {would}, {summary['unchanged']} unchanged, {summary['failed']} failed"
+    combined = {"changed": any(item["changed"] for item in results), "results": results, "summary": summary, "msg": message}
     if with_diff:
         combined["diff"] = diffs
     return combined
@@ -162,10 +190,11 @@ def run_bulk_module(module):
 
     def work(_progress):
         lambda_client = aws_client(module, "lambda", pool_size=module.params["max_concurrency"])
-        tasks = prepare_tasks(module, module.params["layers"], lambda_client.meta.service_model)
-        manager = LayerVersionManager(lambda_client, check_mode=module.check_mode, warn=warn)
-        outcomes = run_tasks(manager, tasks, module.params["max_concurrency"])
-        result = combine(tasks, outcomes, module._diff, region=module.region)
+        with tempfile.TemporaryDirectory(prefix="layerwise-") as workdir:
+            tasks = prepare_tasks(module, module.params["layers"], lambda_client.meta.service_model, workdir)
+            manager = LayerVersionManager(lambda_client, check_mode=module.check_mode, warn=warn, publish_client_for=PublishClients(module))
+            outcomes = run_tasks(manager, tasks, module.params["max_concurrency"])
+        result = combine(tasks, outcomes, module._diff, region=module.region, check_mode=module.check_mode)
         failed = [item for item in result["results"] if item["failed"]]
         if failed:
             details = "; ".join(f"{item['layer_name']}: {item['msg']}" for item in failed)

@@ -172,6 +172,7 @@ def run_info_module(module):
             items = reader.versions(layer_ref, latest=params["latest"], **filters)
         if params["include_usage"]:
             items = add_usage(items, UsageScanner(), client)
-        return {"changed": False, "layer_versions": items}
+        found = f"found {len(items)} layer version{'' if len(items) == 1 else 's'}"
+        return {"changed": False, "layer_versions": items, "msg": found}
 
     module_boundary(module, work)

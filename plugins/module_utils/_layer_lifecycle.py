@@ -26,6 +26,8 @@ import typing
 from ansible_collections.layerwise.aws.plugins.module_utils._layer_api import list_function_configurations
 from ansible_collections.layerwise.aws.plugins.module_utils._layer_api import list_layer_versions
 from ansible_collections.layerwise.aws.plugins.module_utils._layer_errors import LayerInputError
+from ansible_collections.layerwise.aws.plugins.module_utils._layer_state import numbered
+from ansible_collections.layerwise.aws.plugins.module_utils._layer_state import present_diff
 
 
 @dataclasses.dataclass(frozen=True)
@@ -122,14 +124,32 @@ class PruningPlan:
             remedy += f", after copying what is missing to version {version} from version {marked_version}, which carries the superseded marker"
         return remedy
 
-    def merged_into(self, result):
-        """``result`` (of what the run did before pruning) with the pruned versions added."""
-        return dict(
-            result,
-            changed=bool(result["changed"] or self.to_delete),
-            deleted_versions=list(result["deleted_versions"]) + list(self.to_delete),
-            kept_in_use=dict(self.kept_in_use),
-        )
+    def reported_in(self, result):
+        """``result`` of a publish, whose deletions are already this plan's: with kept_in_use, said in msg too."""
+        result = dict(result, kept_in_use=dict(self.kept_in_use))
+        if self.kept_in_use:
+            result["msg"] = f"{result['msg']}; {self._kept_text()}"
+        return result
+
+    def added_to_unchanged(self, result, current, check_mode):
+        """``result`` of an unchanged run (what it did before pruning) with the pruning added: deletions, msg, diff."""
+        result = dict(result, kept_in_use=dict(self.kept_in_use))
+        parts = [result["msg"]]
+        if self.to_delete:
+            deleted = list(result["deleted_versions"]) + list(self.to_delete)
+            diff = present_diff(current, current, deleted)
+            for side in ("before", "after"):
+                if "permissions" in result["diff"][side]:
+                    diff[side]["permissions"] = result["diff"][side]["permissions"]
+            result.update(changed=True, deleted_versions=deleted, diff=diff)
+            parts.append(("would delete " if check_mode else "deleted ") + numbered(self.to_delete))
+        if self.kept_in_use:
+            parts.append(self._kept_text())
+        result["msg"] = "; ".join(parts)
+        return result
+
+    def _kept_text(self):
+        return f"kept {numbered(sorted(int(number) for number in self.kept_in_use))} in use by functions (keep_versions={self.keep_versions})"
 
 
 def plan_pruning(client, scanner, current, retention, publishing, excluded=()):

@@ -27,6 +27,7 @@ from ansible_collections.layerwise.aws.plugins.module_utils._layer_api import ge
 from ansible_collections.layerwise.aws.plugins.module_utils._layer_api import remove_layer_version_permission
 from ansible_collections.layerwise.aws.plugins.module_utils._layer_errors import LayerInputError
 from ansible_collections.layerwise.aws.plugins.module_utils._layer_input import check_layer_arn_location
+from ansible_collections.layerwise.aws.plugins.module_utils._layer_input import check_layer_arn_region
 from ansible_collections.layerwise.aws.plugins.module_utils._layer_input import check_version_number
 from ansible_collections.layerwise.aws.plugins.module_utils._layer_input import parse_layer_arn
 from ansible_collections.layerwise.aws.plugins.module_utils._layer_input import parse_layer_name
@@ -191,10 +192,12 @@ class PermissionManager:
         policy, revision_id = read_policy(self.client, layer_name, version)
         current = find_statement(policy, desired["statement_id"])
         progress.facts.update(statement=current, policy=policy, revision_id=revision_id)
+        sid = desired["statement_id"]
         if current == desired:
-            return self._result(False, current, current, policy, revision_id)
+            return self._result(False, current, current, policy, revision_id, f"statement {sid} of version {version} is up to date")
+        verb = "replace" if current is not None else "add"
         if self.check_mode:
-            return self._result(True, current, desired, policy, revision_id)
+            return self._result(True, current, desired, policy, revision_id, f"would {verb} statement {sid} of version {version}")
         if current is not None:
             # Replace: remove, then add; the revision id makes a concurrent change fail instead of being lost.
             remove_statement(self.client, layer_name, version, desired["statement_id"], revision_id)
@@ -208,7 +211,8 @@ class PermissionManager:
             raise
         progress.wrote(f"added statement {desired['statement_id']} to version {version}")
         policy, revision_id = read_policy(self.client, layer_name, version)
-        return self._result(True, current, find_statement(policy, desired["statement_id"]), policy, revision_id)
+        done = "replaced" if current is not None else "added"
+        return self._result(True, current, find_statement(policy, sid), policy, revision_id, f"{done} statement {sid} of version {version}")
 
     def _put_back(self, layer_name, version, previous, progress):
         """The replacing statement could not be added: the previous one goes back, so nothing is lost."""
@@ -226,19 +230,22 @@ class PermissionManager:
         policy, revision_id = read_policy(self.client, layer_name, version)
         current = find_statement(policy, statement_id)
         progress.facts.update(statement=current, policy=policy, revision_id=revision_id)
-        if current is None or skip_destroy:
-            return self._result(False, current, current, policy, revision_id)
+        if current is None:
+            return self._result(False, None, None, policy, revision_id, f"statement {statement_id} of version {version} does not exist: nothing to remove")
+        if skip_destroy:
+            return self._result(False, current, current, policy, revision_id, f"skip_destroy: statement {statement_id} of version {version} kept")
         if self.check_mode:
-            return self._result(True, current, None, policy, revision_id)
+            return self._result(True, current, None, policy, revision_id, f"would remove statement {statement_id} of version {version}")
         remove_statement(self.client, layer_name, version, statement_id, revision_id)
         progress.wrote(f"removed statement {statement_id} of version {version}", statement=None)
         policy, revision_id = read_policy(self.client, layer_name, version)
-        return self._result(True, current, None, policy, revision_id)
+        return self._result(True, current, None, policy, revision_id, f"removed statement {statement_id} of version {version}")
 
     @staticmethod
-    def _result(changed, before, after, policy, revision_id):
+    def _result(changed, before, after, policy, revision_id, msg):
         return {
             "changed": changed,
+            "msg": msg,
             "statement": after,
             "policy": policy,
             "revision_id": revision_id,
@@ -270,6 +277,7 @@ def run_permission_module(module):
         client = aws_client(module, "lambda")
         if arn_parts is not None:
             option = "arn" if version_option == "arn" else "layer_name"
+            check_layer_arn_region(arn_parts, module.region, option=option)  # before the STS call
             check_layer_arn_location(arn_parts, module.region, get_caller_account_id(aws_client(module, "sts")), option=option)
         if get_layer_version(client, layer_name, version) is None:
             raise LayerInputError(f"{version_option}: version {version} of layer {layer_name} does not exist")

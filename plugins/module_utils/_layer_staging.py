@@ -68,9 +68,9 @@ from ansible_collections.layerwise.aws.plugins.module_utils._layer_api import S3
 from ansible_collections.layerwise.aws.plugins.module_utils._layer_api import head_s3_object
 from ansible_collections.layerwise.aws.plugins.module_utils._layer_errors import LayerInputError
 from ansible_collections.layerwise.aws.plugins.module_utils._layer_retry import retry_idempotent
-from ansible_collections.layerwise.aws.plugins.module_utils._layer_source import CHUNK_SIZE
-from ansible_collections.layerwise.aws.plugins.module_utils._layer_source import b64_digest
-from ansible_collections.layerwise.aws.plugins.module_utils._layer_source import full_object_sha256
+from ansible_collections.layerwise.aws.plugins.module_utils._layer_hash import CHUNK_SIZE
+from ansible_collections.layerwise.aws.plugins.module_utils._layer_hash import b64_digest
+from ansible_collections.layerwise.aws.plugins.module_utils._layer_hash import full_object_sha256
 
 COPY = "COPY"
 REFERENCE = "REFERENCE"

@@ -46,24 +46,64 @@ options:
   filename:
     description:
       - Path of a local zip file holding the layer's content, on the host the module runs on.
-      - It must exist, be a readable, non-empty zip file, and be at most 50 MiB, the limit of a direct upload;
-        use O(s3_bucket) and O(s3_key) for a larger package.
-      - Mutually exclusive with O(s3_bucket), O(s3_key) and O(s3_object_version).
-      - One of O(filename) or O(s3_bucket) and O(s3_key) is required with O(state=present).
+      - It must exist and be a readable, non-empty zip file whose files unzip to at most 250 MiB (Lambda's limit,
+        read from the zip's central directory before anything is written).
+      - Published in the request itself, it may be at most 50 MiB; with O(s3_bucket) it is staged through S3
+        instead, with no such limit.
+      - One of O(filename), O(source_dir) or O(s3_bucket) and O(s3_key) is required with O(state=present).
     type: path
+  source_dir:
+    description:
+      - A directory on the host the module runs on whose contents become the package, zipped reproducibly; the same
+        files (relative paths, bytes, executable bit) give the same zip bytes and C(CodeSha256) on any machine, whatever
+        their timestamps, owners, other permission bits, the umask or the order the file system lists them. Entries are
+        sorted, dated 1980-01-01, with modes 0644 or 0755 and deflate at a fixed level; directories are walked.
+      - A symlink that stays inside the directory is followed (its target's content is stored under the link's path);
+        one that points outside it, a symlink loop and a special file (FIFO, socket, device) are refused, naming it.
+        An empty package, or one whose files unzip to more than 250 MiB, is refused.
+      - The package is built in a temporary directory of the run and removed afterwards, also in check mode; a run
+        compares it by its hash like a zip. See the collection's C(docs/packaging.md) for what can still differ
+        between machines (the zlib library) and what C(.pyc) files do.
+      - Mutually exclusive with O(filename), O(s3_key) and O(s3_object_version); with O(s3_bucket) the package is
+        staged through S3 (by default to C(layerwise/<layer_name>/<sha256-hex>.zip)).
+    type: path
+  excludes:
+    description:
+      - With O(source_dir), glob patterns of paths (relative to it, with C(/) separators) left out of the package.
+        C(*) matches within one path segment, C(**) any number of segments; a pattern that matches a directory leaves
+        out everything below it. For example C(**/__pycache__), C(*.pyc), C(.git).
+    type: list
+    elements: str
   s3_bucket:
     description:
-      - The S3 bucket holding the layer's zip. Requires O(s3_key).
-      - The object must exist; this is checked with HeadObject before publishing.
+      - The S3 bucket holding the layer's zip (with O(s3_key)); the object must exist, which is checked with
+        HeadObject before publishing.
+      - With O(filename) or O(source_dir), the bucket to stage the package through; when a publish is due, the package
+        is uploaded (streamed, in parts, with its SHA-256 checksum) to O(s3_key), or by default to
+        C(layerwise/<layer_name>/<sha256-hex>.zip), unless that object already holds the same bytes; the version is
+        then published from S3. There is no 50 MiB limit then. Check mode uploads nothing.
+      - A bucket that does not exist, is in another region or cannot be written fails naming O(s3_bucket).
     type: str
   s3_key:
     description:
-      - The key of the layer's zip in O(s3_bucket).
+      - The key of the layer's zip in O(s3_bucket), or with O(filename) the key to stage it to.
     type: str
   s3_object_version:
     description:
       - The version of the S3 object to use, for a versioned bucket. Requires O(s3_bucket) and O(s3_key).
+      - A version the object does not have, or any version on an unversioned bucket, fails naming this option.
     type: str
+  s3_object_storage_mode:
+    description:
+      - With an S3 package (given or staged), how Lambda keeps it, passed as C(Content.S3ObjectStorageMode).
+      - V(COPY) copies the archive into Lambda's storage. V(REFERENCE) keeps referring to the object in your bucket,
+        which must be versioned; the module pins the object version it resolved, and the bucket must keep it.
+      - A change of mode is a change (a new version is published). Lambda does not report a version's storage mode;
+        the module takes a version whose C(Content.ResolvedS3Object) is set as V(REFERENCE), one without as V(COPY).
+        Unset, the mode is neither sent nor compared.
+      - Needs botocore 1.43.37 or newer; an older one fails naming this option.
+    type: str
+    choices: [COPY, REFERENCE]
   description:
     description:
       - The description of the layer version. Unset equals an empty description.
@@ -121,7 +161,7 @@ options:
   keep_versions:
     description:
       - With O(state=present), keep the newest N versions of the layer, the current one included, and delete the older
-        ones, on every run: after a publish, and on an unchanged run too, so that a layer that has grown converges.
+        ones, on every run (after a publish, and on an unchanged run too), so that a layer that has grown converges.
       - This replaces the deletion of the superseded version. With V(1) a publish deletes every older version; with
         V(2) it keeps the version it supersedes, so a rollback to it stays possible.
       - The versions kept are the current (newest) version and the N - 1 versions below it. A version newer than the
@@ -170,7 +210,7 @@ notes:
     both; each run deletes only its own redundant version and the version it superseded, never another run's.
   - A task that fails after it wrote anything reports C(changed=true), the facts of what exists now (RV(layer_version),
     RV(deleted_versions), RV(undeleted_versions), RV(uncopied_permissions)), and a message saying what failed, what was
-    done, what was not and how to finish. Every answer is checked against the AWS API model before it is used: a 2xx
+    done, what was not and how to finish. Every answer is checked against the AWS API model before it is used; a 2xx
     answer with an HTML page or an empty body is an error naming the call and the endpoint, never "no versions".
     See the collection's C(docs/reliability.md).
 seealso:
@@ -351,6 +391,49 @@ layer_version:
       description: The ARN of the signing profile version, if the package was signed.
       type: str
       sample: null
+    resolved_s3_object:
+      description:
+        - With O(s3_object_storage_mode=REFERENCE), the S3 object the version's archive stays in (C(bucket), C(key),
+          C(version_id)), as Lambda reports it in C(Content.ResolvedS3Object); V(null) for a version Lambda copied.
+      type: dict
+      sample: null
+package:
+  description:
+    - The local package (O(filename), or O(source_dir) as packaged), whether or not a version was published.
+  returned: with O(filename) or O(source_dir) and O(state=present)
+  type: dict
+  contains:
+    sha256:
+      description: The base64-encoded SHA-256 of the zip, as Lambda reports it in C(CodeSha256).
+      type: str
+      sample: pBL6unmrZYkcMDc+SJdbmVylPjEkmkY8Gn0aXzZr5T8=
+    size:
+      description: The size of the zip in bytes.
+      type: int
+      sample: 4821
+    unzipped_size:
+      description: The size of its files unzipped, in bytes (Lambda allows at most 262144000).
+      type: int
+      sample: 18234
+    files:
+      description: The number of files in it.
+      type: int
+      sample: 12
+    s3_bucket:
+      description: With O(s3_bucket), the bucket the package is staged in.
+      type: str
+      returned: when staged through S3
+      sample: my-artifacts
+    s3_key:
+      description: With O(s3_bucket), the key of the staged package.
+      type: str
+      returned: when staged through S3
+      sample: layerwise/shared-utils/a4b2...e9.zip
+    s3_object_version:
+      description: The version of the staged object the publish was pinned to (V(null) on an unversioned bucket or in check mode).
+      type: str
+      returned: when staged through S3
+      sample: 3HL4kqtJlcpXroDTDmJ.rmSpXd3dIbrHY
 deleted_versions:
   description:
     - The numbers of the versions deleted, or that would be deleted in check mode. Empty when none.

@@ -204,6 +204,12 @@ layer_versions:
       description: The ARN of the signing profile version, if the package was signed.
       type: str
       sample: null
+    resolved_s3_object:
+      description:
+        - With O(s3_object_storage_mode=REFERENCE), the S3 object the version's archive stays in (C(bucket), C(key),
+          C(version_id)), as Lambda reports it in C(Content.ResolvedS3Object); V(null) for a version Lambda copied.
+      type: dict
+      sample: null
     policy:
       description: The version's policy, parsed; V(null) when the version has none.
       type: dict

@@ -69,7 +69,7 @@ options:
     default: false
 notes:
   - A version that does not exist fails the task, naming O(version) (or O(arn)).
-  - A statement that differs is replaced: removed (from the policy revision read), then added. If the add fails, the
+  - A statement that differs is replaced; it is removed (from the policy revision read), then added. If the add fails, the
     previous statement is put back and the task fails with C(changed=true), saying so; if even that fails, the task
     reports the statement removed (RV(statement) is V(null), RV(unrestored_permissions) names it) and the next run adds
     the statement as asked.

@@ -44,20 +44,34 @@ options:
         default: present
       filename:
         description:
-          - Local zip file (at most 50 MiB). Mutually exclusive with the C(s3_*) options.
+          - Local zip file (at most 50 MiB unless staged through S3 with O(layers[].s3_bucket)).
         type: path
+      source_dir:
+        description:
+          - A directory packaged reproducibly, as O(layerwise.aws.lambda_layer_version#module:source_dir) describes.
+        type: path
+      excludes:
+        description:
+          - With O(layers[].source_dir), glob patterns of paths left out of the package.
+        type: list
+        elements: str
       s3_bucket:
         description:
-          - S3 bucket of the zip. Requires O(layers[].s3_key).
+          - S3 bucket of the zip (with O(layers[].s3_key)), or to stage O(layers[].filename) or O(layers[].source_dir) through.
         type: str
       s3_key:
         description:
-          - S3 key of the zip.
+          - S3 key of the zip, or the key to stage O(layers[].filename) to.
         type: str
       s3_object_version:
         description:
           - S3 object version of the zip.
         type: str
+      s3_object_storage_mode:
+        description:
+          - How Lambda keeps an S3 package, as O(layerwise.aws.lambda_layer_version#module:s3_object_storage_mode) describes.
+        type: str
+        choices: [COPY, REFERENCE]
       description:
         description:
           - Description of the version. Unset equals empty.
@@ -232,6 +246,11 @@ results:
         created_date: "2026-11-24T17:25:10.150+0000"
         signing_job_arn: null
         signing_profile_version_arn: null
+        resolved_s3_object: null
+    package:
+      description: The local package, as RV(layerwise.aws.lambda_layer_version#module:package) describes it.
+      type: dict
+      returned: with O(layers[].filename) or O(layers[].source_dir) and O(layers[].state=present)
     deleted_versions:
       description: The version numbers deleted for this layer (or that would be, in check mode).
       type: list

@@ -114,3 +114,12 @@ def test_combine_builds_per_layer_results_and_headed_diffs():
 def test_no_diff_outside_diff_mode():
     result = combine([FakeTask("a")], [{"changed": False, "deleted_versions": [], "diff": {"before": {}, "after": {}}}], with_diff=False)
     assert "diff" not in result and "diff" not in result["results"][0]
+
+
+def test_the_summary_counts_and_the_message_say_what_happened():
+    tasks = [FakeTask("a"), FakeTask("b"), FakeTask("c")]
+    outcomes = [{"changed": True, "deleted_versions": []}, {"changed": False, "deleted_versions": []}, {"failed": True, "changed": True, "msg": "x"}]
+    result = combine(tasks, outcomes, with_diff=False, region="eu-west-1")
+    assert result["summary"] == {"changed": 1, "unchanged": 1, "failed": 1}
+    assert result["msg"] == "3 layers: 1 changed, 1 unchanged, 1 failed"
+    assert combine(tasks[:1], outcomes[:1], with_diff=False, check_mode=True)["msg"] == "1 layer: 1 would change, 0 unchanged, 0 failed"

@@ -30,6 +30,7 @@ from ansible_collections.layerwise.aws.plugins.module_utils._layer_lifecycle imp
 from ansible_collections.layerwise.aws.plugins.module_utils._layer_lifecycle import retention_of
 from ansible_collections.layerwise.aws.plugins.module_utils._layer_lifecycle import scan_usage
 from ansible_collections.layerwise.aws.plugins.module_utils._layer_outcome import Progress
+from ansible_collections.layerwise.aws.plugins.module_utils._layer_retry import TRANSIENT_ATTEMPTS
 from ansible_collections.layerwise.aws.plugins.module_utils._layer_outcome import failure_result
 from ansible_collections.layerwise.aws.plugins.module_utils._layer_source import LocalZipSource
 from ansible_collections.layerwise.aws.plugins.module_utils._layer_state import build_desired
@@ -40,14 +41,6 @@ REGION = "us-east-1"
 ACCOUNT = "123456789012"
 LAYER_ARN = f"arn:aws:lambda:{REGION}:{ACCOUNT}:layer:l1"
 FUNCTION_ARN = f"arn:aws:lambda:{REGION}:{ACCOUNT}:function"
-
-
-@pytest.fixture(autouse=True)
-def no_sleep(monkeypatch):
-    """Backoff sleeps are recorded, not slept."""
-    slept = []
-    monkeypatch.setattr("ansible_collections.amazon.aws.plugins.module_utils.cloud.time.sleep", slept.append)
-    return slept
 
 
 def zip_bytes(payload):
@@ -242,7 +235,8 @@ def test_the_usage_scan_reads_every_page_of_every_function_version():
 
 def test_a_function_listing_that_is_not_the_documented_shape_is_an_error_not_no_usage():
     client, stubber = stubbed_client()
-    stubber.add_response("list_functions", {}, {"FunctionVersion": "ALL"})  # an HTML page parses to {}
+    for _attempt in range(TRANSIENT_ATTEMPTS):  # a malformed answer is transient: tried again, then reported
+        stubber.add_response("list_functions", {}, {"FunctionVersion": "ALL"})  # an HTML page parses to {}
     with stubber, pytest.raises(AnsibleLambdaLayerError, match="Functions is missing"):
         scan_usage(client)
 
@@ -477,6 +471,21 @@ def test_every_key_of_a_keep_versions_result_is_documented(aws, tmp_path):
     result = LayerVersionManager(aws).present(build_desired("l1"), package(tmp_path, "new"), retention=Retention(1), copy_permissions=True)
     documented = yaml.safe_load(lambda_layer_version.RETURN)
     assert "kept_in_use" in result
-    assert set(result) - {"changed"} <= set(documented)
+    assert set(result) - {"changed", "msg"} <= set(documented)  # changed and msg are common return values
     bulk_documented = yaml.safe_load(lambda_layer_versions.RETURN)["results"]["contains"]
     assert "kept_in_use" in bulk_documented
+
+
+def test_msg_and_diff_say_what_pruning_did_and_kept(aws, tmp_path):
+    publish(aws, 4)
+    make_function(aws, "on-latest", 2)
+    source = package(tmp_path, "current")
+    LayerVersionManager(aws).present(build_desired("l1"), source, skip_destroy=True)  # version 5
+    checked = LayerVersionManager(aws, check_mode=True).present(build_desired("l1"), source, retention=Retention(1))
+    assert checked["msg"] == "version 5 is up to date; would delete versions 1, 3, 4; kept version 2 in use by functions (keep_versions=1)"
+    assert checked["diff"]["before"]["versions"] == [4, 3, 1] and checked["diff"]["after"]["versions"] == []
+    result = LayerVersionManager(aws).present(build_desired("l1"), source, retention=Retention(1))
+    assert result["msg"] == "version 5 is up to date; deleted versions 1, 3, 4; kept version 2 in use by functions (keep_versions=1)"
+    published = LayerVersionManager(aws).present(build_desired("l1"), package(tmp_path, "next"), retention=Retention(1))
+    assert published["msg"] == "published version 6 (content changed); deleted version 5; kept version 2 in use by functions (keep_versions=1)"
+    assert published["diff"]["before"]["versions"] == [5]

@@ -46,13 +46,13 @@ def lost_connection():
 
 
 @pytest.fixture(autouse=True)
-def no_sleep(monkeypatch):
-    """Backoff sleeps are recorded, not slept."""
-    slept = []
-    monkeypatch.setattr("ansible_collections.amazon.aws.plugins.module_utils.cloud.time.sleep", slept.append)
-    looked = []
-    monkeypatch.setattr("ansible_collections.layerwise.aws.plugins.module_utils._layer_version._sleep", looked.append)
-    return slept
+def no_sleep(retry_clock, monkeypatch):
+    """Backoff sleeps (and rate limiter waits) are recorded, not slept: see tests/unit/plugins/conftest.py.
+
+    The pauses while looking for a publish whose outcome is unknown are not slept either.
+    """
+    monkeypatch.setattr("ansible_collections.layerwise.aws.plugins.module_utils._layer_version._sleep", lambda seconds: None)
+    return retry_clock.slept
 
 
 class FakeLambda:
@@ -209,8 +209,18 @@ def test_retries_are_bounded_in_count_and_time(no_sleep):
     with pytest.raises(AnsibleLambdaLayerError) as error:
         get_layer_version(client, "l1", 1)
     assert error.value.exception.response["Error"]["Code"] == "TooManyRequestsException"
-    assert len(client.calls) == _layer_retry.RETRIES
-    assert sum(no_sleep) <= 1 + 2 + 4 + 8 + 16
+    assert len(client.calls) <= 13
+    assert _layer_retry.WAIT_BUDGET - _layer_retry.MAX_BACKOFF <= sum(no_sleep) <= _layer_retry.WAIT_BUDGET + _layer_retry.MAX_TOKEN_WAIT
+    assert error.value.exception.attempts == len(client.calls)
+
+
+def test_transient_read_failures_are_bounded_to_three_attempts(no_sleep):
+    client = FakeLambda()
+    client.failures["GetLayerVersion"] = [(client_error("ServiceException", 500, "GetLayerVersion"), False)] * 10
+    with pytest.raises(AnsibleLambdaLayerError):
+        get_layer_version(client, "l1", 1)
+    assert len(client.calls) == _layer_retry.TRANSIENT_ATTEMPTS == 3
+    assert sum(no_sleep) <= 1 + 2
 
 
 def test_errors_that_retrying_cannot_fix_fail_at_once(no_sleep):

@@ -53,10 +53,9 @@ def package(tmp_path, data, name="pkg.zip"):
 
 
 @pytest.fixture(autouse=True)
-def no_sleep(monkeypatch):
-    slept = []
-    monkeypatch.setattr("ansible_collections.amazon.aws.plugins.module_utils.cloud.time.sleep", slept.append)
-    return slept
+def no_sleep(retry_clock):
+    """Backoff sleeps are recorded by the retry clock of tests/unit/plugins/conftest.py, not slept."""
+    return retry_clock.slept
 
 
 @pytest.fixture(scope="module")
