@@ -125,6 +125,21 @@ def list_newest_layer_versions(client, layer_name, max_items=10):
     return sorted(summaries, key=lambda summary: summary["Version"], reverse=True)
 
 
+# What the usage scan reads from ListFunctions: which function (and version) each configuration is.
+FUNCTION_MEMBERS = ("Functions", "Functions[].FunctionArn", "Functions[].Version")
+
+
+@LambdaLayerErrorHandler.common_error_handler("list functions")
+@retry_idempotent
+def list_function_configurations(client):
+    """The configuration of every function of the region, $LATEST and every published version, all pages read.
+
+    ListFunctions with FunctionVersion=ALL answers at most 50 configurations per call.
+    """
+    pages = checked_pages(client, "ListFunctions", FUNCTION_MEMBERS, FunctionVersion="ALL")
+    return [function for page in pages for function in page["Functions"]]
+
+
 @LambdaLayerErrorHandler.common_error_handler("publish layer version")
 @retry_refused
 def publish_layer_version(client, **request):

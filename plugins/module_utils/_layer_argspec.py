@@ -30,6 +30,8 @@ def layer_version_options():
         source_code_hash=dict(type="str"),
         skip_destroy=dict(type="bool", default=False),
         copy_permissions=dict(type="bool", default=False),
+        keep_versions=dict(type="int"),
+        prune_in_use=dict(type="bool", default=False),
         version=dict(type="int"),
         # amazon.aws.lambda_layer's option, accepted only to say what to use instead.
         content=dict(type="raw"),

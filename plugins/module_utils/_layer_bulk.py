@@ -142,6 +142,7 @@ RESULT_KEYS = (
     "copied_permissions",
     "uncopied_permissions",
     "finished_superseded_version",
+    "kept_in_use",
     "package",
     "msg",
     "error",

@@ -25,6 +25,8 @@ from ansible_collections.layerwise.aws.plugins.module_utils._layer_input import 
 from ansible_collections.layerwise.aws.plugins.module_utils._layer_input import check_version_number
 from ansible_collections.layerwise.aws.plugins.module_utils._layer_input import parse_layer_arn
 from ansible_collections.layerwise.aws.plugins.module_utils._layer_input import parse_layer_name
+from ansible_collections.layerwise.aws.plugins.module_utils._layer_lifecycle import UsageScanner
+from ansible_collections.layerwise.aws.plugins.module_utils._layer_lifecycle import add_usage
 from ansible_collections.layerwise.aws.plugins.module_utils._layer_outcome import module_boundary
 from ansible_collections.layerwise.aws.plugins.module_utils._layer_permission import read_policy
 
@@ -168,6 +170,8 @@ def run_info_module(module):
             items = [item for item in reader.version(layer_ref, version) if _matches(item, **filters)]
         else:
             items = reader.versions(layer_ref, latest=params["latest"], **filters)
+        if params["include_usage"]:
+            items = add_usage(items, UsageScanner(), client)
         found = f"found {len(items)} layer version{'' if len(items) == 1 else 's'}"
         return {"changed": False, "layer_versions": items, "msg": found}
 

@@ -38,6 +38,10 @@ from ansible_collections.layerwise.aws.plugins.module_utils._layer_input import 
 from ansible_collections.layerwise.aws.plugins.module_utils._layer_input import check_version_option
 from ansible_collections.layerwise.aws.plugins.module_utils._layer_input import known_runtimes
 from ansible_collections.layerwise.aws.plugins.module_utils._layer_input import parse_layer_name
+from ansible_collections.layerwise.aws.plugins.module_utils._layer_lifecycle import UsageScanner
+from ansible_collections.layerwise.aws.plugins.module_utils._layer_lifecycle import check_retention_options
+from ansible_collections.layerwise.aws.plugins.module_utils._layer_lifecycle import plan_pruning
+from ansible_collections.layerwise.aws.plugins.module_utils._layer_lifecycle import retention_of
 from ansible_collections.layerwise.aws.plugins.module_utils._layer_outcome import Progress
 from ansible_collections.layerwise.aws.plugins.module_utils._layer_outcome import Step
 from ansible_collections.layerwise.aws.plugins.module_utils._layer_outcome import module_boundary
@@ -96,12 +100,14 @@ def _without_marker(statements):
 class LayerVersionManager:
     """present and absent for one layer at a time; safe to share between threads (it keeps no run state)."""
 
-    def __init__(self, lambda_client, check_mode=False, warn=None, publish_client_for=None):
+    def __init__(self, lambda_client, check_mode=False, warn=None, publish_client_for=None, usage_scanner=None):
         """``publish_client_for(package_bytes)``: the client to publish with, whose read timeout fits the package."""
         self.client = lambda_client
         self.publish_client_for = publish_client_for or (lambda package_bytes: lambda_client)
         self.check_mode = check_mode
         self.warn = warn or (lambda message: None)
+        # keep_versions' usage scan, shared by every layer of the run (thread-safe, once per client).
+        self.usage_scanner = usage_scanner or UsageScanner()
 
     def read_newest(self, layer_name):
         """Facts of the newest version, or None: two read calls however many versions exist."""
@@ -125,7 +131,7 @@ class LayerVersionManager:
             f" but GetLayerVersion says it does not exist ({READ_ATTEMPTS} times); the endpoint's answers disagree"
         )
 
-    def present(self, desired, source, source_code_hash=None, skip_destroy=False, copy_permissions=False, progress=None):
+    def present(self, desired, source, source_code_hash=None, skip_destroy=False, copy_permissions=False, progress=None, retention=None):
         progress = progress if progress is not None else Progress()
         layer_name = desired.layer_name
         # With copy_permissions, the version below the newest may carry an earlier run's unfinished work.
@@ -138,11 +144,18 @@ class LayerVersionManager:
         changes = changed_fields(current, desired)
         if not changes:
             if finishing and len(numbers) > 1:
-                return self._finish_superseded(current, numbers[1], progress)
-            return self._result(current, current, [], [], [] if copy_permissions else None)
+                result = self._finish_superseded(current, numbers[1], progress)
+            else:
+                result = self._result(current, current, [], [], [] if copy_permissions else None)
+            return result if retention is None else self._prune_unchanged(current, retention, result, progress)
 
         source.ensure_publishable(check_mode=self.check_mode, progress=progress)
         superseded = [] if current is None or skip_destroy else [current["version"]]
+        pruning = None
+        if retention is not None:
+            pruning = plan_pruning(self.client, self.usage_scanner, current, retention, publishing=True)
+            superseded = list(pruning.to_delete)
+            progress.facts["kept_in_use"] = pruning.kept_in_use
         # The statements to carry over: None when not asked to, read only when a publish is due.
         carried = [] if copy_permissions else None
         if copy_permissions and current is not None:
@@ -151,9 +164,9 @@ class LayerVersionManager:
         if self.check_mode:
             layer_arn = current["layer_arn"] if current else None
             predicted = predicted_layer_version_facts(desired, layer_arn, source.size)
-            return self._result(current, predicted, changes, superseded, carried)
+            return self._with_kept_in_use(self._result(current, predicted, changes, superseded, carried), pruning)
 
-        marked = finishing and current is not None
+        marked = finishing and current is not None and current["version"] in superseded
         if marked:
             self._mark_superseded(current, progress)
         try:
@@ -168,20 +181,35 @@ class LayerVersionManager:
                 f" {published['code_sha256']}; every run will publish again until they match"
             )
         # Planned before anything else is read: a failure from here on reports the steps left.
-        self._plan_copy_then_delete(published, carried or [], superseded, progress, marked)
+        remedy = pruning.remedy(published["version"], current["version"] if marked else None) if pruning else None
+        self._plan_copy_then_delete(published, carried or [], superseded, progress, marked, remedy)
         settled = self._settle(published, current["version"] if current else 0, progress)
         if settled is not published:  # a concurrent run's identical version wins: the copies go to it
-            self._plan_copy_then_delete(settled, carried or [], superseded, progress, marked)
+            remedy = pruning.remedy(settled["version"], current["version"] if marked else None) if pruning else None
+            self._plan_copy_then_delete(settled, carried or [], superseded, progress, marked, remedy)
         published = settled
         self._copy_then_delete(published, carried or [], progress)
-        return self._result(current, published, changes, progress.facts["deleted_versions"], carried)
+        return self._with_kept_in_use(self._result(current, published, changes, progress.facts["deleted_versions"], carried), pruning)
+
+    def _prune_unchanged(self, current, retention, result, progress):
+        """An unchanged run with keep_versions prunes too, after what ``result`` did (see _finish_superseded)."""
+        pruning = plan_pruning(self.client, self.usage_scanner, current, retention, publishing=False, excluded=result["deleted_versions"])
+        progress.facts["kept_in_use"] = pruning.kept_in_use
+        if pruning.to_delete and not self.check_mode:
+            self._plan_copy_then_delete(current, [], pruning.to_delete, progress, False, pruning.remedy(current["version"]))
+            self._copy_then_delete(current, [], progress)
+        return pruning.added_to_unchanged(result, current, self.check_mode)
+
+    @staticmethod
+    def _with_kept_in_use(result, pruning):
+        return result if pruning is None else pruning.reported_in(result)
 
     def _mark_superseded(self, current, progress):
         """Before publishing with copy_permissions: the marker on the version to be superseded.
 
         If the run stops after the publish, the marker tells a re-run that this version
         is superseded and still to be copied and deleted; a version kept on purpose
-        (skip_destroy) or published by another tool never carries it.
+        (skip_destroy, or one keep_versions keeps) or published by another tool never carries it.
         """
         add_statement(self.client, current["layer_name"], current["version"], _marker_statement(current))
         progress.wrote(f"marked version {current['version']} as superseded (statement {SUPERSEDED_MARKER})")
@@ -195,17 +223,20 @@ class LayerVersionManager:
         progress.wrote(f"removed the marker from version {current['version']} again")
 
     @staticmethod
-    def _plan_copy_then_delete(published, statements, superseded, progress, marked):
-        """The steps after a publish: copy the statements to the new version, then delete the superseded versions."""
+    def _plan_copy_then_delete(published, statements, superseded, progress, marked, remedy=None):
+        """The steps after a publish: copy the statements to the new version, then delete the superseded versions.
+
+        ``remedy``: how to finish if the run stops (by default, as the marker and ``superseded`` say).
+        """
         version = published["version"]
         copies = [Step("copy", statement["statement_id"], f"add statement {statement['statement_id']} to version {version}") for statement in statements]
         deletions = [Step("delete", number, f"delete version {number}") for number in superseded]
-        if marked:
+        if remedy is None and marked:
             remedy = (
                 f"run the task again once the cause is fixed: version {superseded[0]} carries the statement {SUPERSEDED_MARKER}, so the"
                 f" next run copies what is missing to version {version} and deletes version {superseded[0]}"
             )
-        else:
+        elif remedy is None:
             remedy = " and ".join(
                 f"delete version {number} with state=absent and version={number} (re-running this task does not: a version kept"
                 " on purpose looks the same)"
@@ -410,7 +441,8 @@ class LayerTask:
             if progress is not None and self.source.package_facts() is not None:
                 progress.facts["package"] = self.source.package_facts()
             result = manager.present(
-                self.desired, self.source, params["source_code_hash"], params["skip_destroy"], params["copy_permissions"], progress=progress
+                self.desired, self.source, params["source_code_hash"], params["skip_destroy"], params["copy_permissions"], progress=progress,
+                retention=retention_of(params),
             )
             package = self.source.package_facts()
             if package is not None:
@@ -434,6 +466,7 @@ def prepare_task(params, lambda_model, s3_client_factory, warn_function=warn, wo
             " (a directory, zipped reproducibly) or s3_bucket and s3_key (a zip in S3)"
         )
     check_version_option(params["state"], params["version"])
+    check_retention_options(params)
     layer_name, arn_parts = parse_layer_name(params["layer_name"])
     if params["state"] == "present" and all(params.get(option) is None for option in ("filename", "source_dir", "s3_bucket")):
         raise LayerInputError("state is present but any of the following are missing: filename, source_dir, s3_bucket")

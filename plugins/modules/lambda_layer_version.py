@@ -14,7 +14,8 @@ description:
     in its content, description, licence, compatible runtimes or compatible architectures, the way Terraform's
     C(aws_lambda_layer_version) resource does.
   - Layer versions are immutable. A change therefore publishes a new version and, unless O(skip_destroy=true),
-    deletes the version it supersedes (only that one).
+    deletes the version it supersedes (only that one), or, with O(keep_versions), every version older than the newest
+    O(keep_versions) that no function uses.
   - The content is compared by its SHA-256, as Lambda reports it in C(CodeSha256). A local zip is hashed in
     fixed-size chunks; an S3 object's full-object SHA-256 checksum is used when S3 has one, else the object is
     streamed through the hash. O(source_code_hash) replaces both.
@@ -157,6 +158,38 @@ options:
         An unchanged run therefore reads one policy more (the version below the newest), only with this option.
     type: bool
     default: false
+  keep_versions:
+    description:
+      - With O(state=present), keep the newest N versions of the layer, the current one included, and delete the older
+        ones, on every run (after a publish, and on an unchanged run too), so that a layer that has grown converges.
+      - This replaces the deletion of the superseded version. With V(1) a publish deletes every older version; with
+        V(2) it keeps the version it supersedes, so a rollback to it stays possible.
+      - The versions kept are the current (newest) version and the N - 1 versions below it. A version newer than the
+        current one (published meanwhile by a concurrent run or another tool) is never deleted.
+      - A version that a function's configuration references (its V($LATEST) or one of its published versions) is kept
+        in addition and reported in RV(kept_in_use), unless O(prune_in_use=true). A deleted version keeps working for the
+        functions already configured with it, but no function can be configured with it again.
+      - "Costs one ListLayerVersions call per 50 versions on every run and, only when there is a version to delete, one scan
+        of the functions of the account and region: ListFunctions with C(FunctionVersion=ALL), every page, at most 50 function
+        configurations per call, where every published version of a function is one configuration. On an account with
+        2,000 functions of 10 published versions each, that is 440 calls, about 30 seconds at Lambda's 15 requests per second.
+        The scan needs the C(lambda:ListFunctions) permission; see the collection's C(docs/lifecycle.md)."
+      - Only the caller's own functions in the module's region are seen; a version shared with other accounts may be
+        used by their functions.
+      - In check mode the versions that would be deleted are listed in RV(deleted_versions) and nothing is deleted.
+      - At least V(1). Conflicts with O(skip_destroy=true). Not valid with O(state=absent).
+      - With O(copy_permissions=true), the superseded version is marked (see there) only when this run deletes it.
+    type: int
+    version_added: "1.1.0"
+  prune_in_use:
+    description:
+      - With O(keep_versions), delete the versions beyond the newest N even when functions use them.
+      - The functions are then not listed at all (no ListFunctions call, no C(lambda:ListFunctions) permission needed),
+        and RV(kept_in_use) is always empty.
+      - Needs O(keep_versions).
+    type: bool
+    default: false
+    version_added: "1.1.0"
   version:
     description:
       - Only with O(state=absent), the number of the version to delete. Without it, every version is deleted
@@ -169,7 +202,7 @@ options:
     type: raw
 notes:
   - Which version is "current" is always the newest version of the layer; older versions are never compared
-    and never deleted by O(state=present).
+    and never deleted by O(state=present), unless O(keep_versions) is given.
   - In check mode the module reads the layer (and the S3 object's metadata) and reports what would change,
     without writing anything. The facts of a version that would be published have V(null) for what AWS assigns
     on publishing (RV(layer_version.arn), RV(layer_version.version), RV(layer_version.created_date), signing).
@@ -283,6 +316,32 @@ EXAMPLES = r"""
     compatible_runtimes: [python3.12, python3.13]
     compatible_architectures: [x86_64, arm64]
     copy_permissions: true
+
+- name: Publish, keeping the newest 3 versions; older ones are deleted unless a function uses them
+  layerwise.aws.lambda_layer_version:
+    layer_name: shared-utils
+    filename: build/shared-utils.zip
+    description: Shared helpers
+    license_info: MIT
+    compatible_runtimes: [python3.12, python3.13]
+    compatible_architectures: [x86_64, arm64]
+    keep_versions: 3
+  register: retained
+
+- name: Show what was deleted, and which versions functions still use
+  ansible.builtin.debug:
+    msg: "deleted {{ retained.deleted_versions }}, kept in use {{ retained.kept_in_use }}"
+
+- name: Keep only the newest version, even older ones functions still use (an unchanged run prunes too)
+  layerwise.aws.lambda_layer_version:
+    layer_name: shared-utils
+    filename: build/shared-utils.zip
+    description: Shared helpers
+    license_info: MIT
+    compatible_runtimes: [python3.12, python3.13]
+    compatible_architectures: [x86_64, arm64]
+    keep_versions: 1
+    prune_in_use: true
 
 - name: Delete one version of a layer (the one skip_destroy kept above)
   layerwise.aws.lambda_layer_version:
@@ -407,11 +466,26 @@ package:
 deleted_versions:
   description:
     - The numbers of the versions deleted, or that would be deleted in check mode. Empty when none.
-    - With O(state=present), the version superseded by a new one (unless O(skip_destroy=true)).
+    - With O(state=present), the version superseded by a new one (unless O(skip_destroy=true)), or with O(keep_versions)
+      the versions it prunes, oldest first.
   returned: always
   type: list
   elements: int
   sample: [3]
+kept_in_use:
+  description:
+    - With O(keep_versions), the versions beyond the newest N that were kept because functions use them, as a dict whose keys
+      are version numbers (strings, since results are JSON) and whose values are the ARNs of the functions whose
+      configuration references that version, sorted. An unqualified ARN stands for the function's V($LATEST); a published
+      function version has its number appended.
+    - Empty when no version was kept for that reason, and always with O(prune_in_use=true).
+  returned: when O(keep_versions) is given
+  type: dict
+  version_added: "1.1.0"
+  sample:
+    "2":
+      - arn:aws:lambda:us-east-1:123456789012:function:orders
+      - arn:aws:lambda:us-east-1:123456789012:function:orders:7
 copied_permissions:
   description:
     - With O(copy_permissions=true), the ids of the statements copied from the superseded version to the new one

@@ -69,6 +69,16 @@ options:
       - Costs one GetLayerVersionPolicy call per version, made with the other reads of that version.
     type: bool
     default: false
+  include_usage:
+    description:
+      - Add RV(layer_versions[].used_by) to every returned version, the functions whose configuration references it.
+      - The functions of the account in the region of the layer are listed once per run, whatever the number of versions
+        returned (ListFunctions with C(FunctionVersion=ALL), every page; each call answers at most 50 function configurations,
+        and every published version of a function is one configuration). Needs the C(lambda:ListFunctions) permission.
+      - Only the caller's own functions are seen; functions in other accounts that use a shared version are not.
+    type: bool
+    default: false
+    version_added: "1.1.0"
 notes:
   - Lambda allows about 15 control plane requests per second in an account; throttled reads are retried with
     jittered backoff, so reading hundreds of versions takes some seconds on real AWS.
@@ -116,6 +126,16 @@ EXAMPLES = r"""
     layer_name: shared-utils
     include_policy: true
   register: shared
+
+- name: See which functions use each version of a layer, before deleting any
+  layerwise.aws.lambda_layer_version_info:
+    layer_name: shared-utils
+    include_usage: true
+  register: usage
+
+- name: Show the versions no function uses
+  ansible.builtin.debug:
+    msg: "{{ usage.layer_versions | rejectattr('used_by') | map(attribute='version') | list }}"
 
 - name: Get a download URL for the package of the newest version
   layerwise.aws.lambda_layer_version_info:
@@ -207,6 +227,18 @@ layer_versions:
               AWS: arn:aws:iam::210987654321:root
             Action: lambda:GetLayerVersion
             Resource: arn:aws:lambda:us-east-1:123456789012:layer:shared-utils:4
+    used_by:
+      description:
+        - The ARNs of the functions whose configuration references this version, sorted; empty when none does.
+        - An unqualified ARN stands for the function's V($LATEST); a published function version has its number
+          appended (V(arn:aws:lambda:REGION:ACCOUNT:function:NAME:3)).
+      type: list
+      elements: str
+      returned: when O(include_usage=true)
+      version_added: "1.1.0"
+      sample:
+        - arn:aws:lambda:us-east-1:123456789012:function:orders
+        - arn:aws:lambda:us-east-1:123456789012:function:orders:7
     content_location:
       description: A presigned URL to download the package, valid for about ten minutes.
       type: str
@@ -229,6 +261,7 @@ def main():
         latest=dict(type="bool", default=False),
         include_content_location=dict(type="bool", default=False),
         include_policy=dict(type="bool", default=False),
+        include_usage=dict(type="bool", default=False),
     )
     module = AnsibleAWSModule(
         argument_spec=argument_spec,

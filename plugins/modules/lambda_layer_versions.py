@@ -105,6 +105,21 @@ options:
           - Copy the superseded version's policy statements to a new version.
         type: bool
         default: false
+      keep_versions:
+        description:
+          - Keep the newest N versions (the current one included) and delete the older ones that no function uses, on
+            every run; replaces the deletion of the superseded version. At least 1; conflicts with
+            O(layers[].skip_destroy=true); only with O(layers[].state=present).
+          - The functions are listed once per task and region, for every layer that has a version to delete; see
+            O(layerwise.aws.lambda_layer_version#module:keep_versions).
+        type: int
+        version_added: "1.1.0"
+      prune_in_use:
+        description:
+          - With O(layers[].keep_versions), delete the versions beyond the newest N even when functions use them.
+        type: bool
+        default: false
+        version_added: "1.1.0"
       version:
         description:
           - Only with O(layers[].state=absent), the version to delete.
@@ -146,6 +161,18 @@ EXAMPLES = r"""
       - layer_name: retired-layer
         state: absent
   register: layers
+
+- name: Keep the newest 2 versions of each layer (the functions are listed once, for every layer)
+  layerwise.aws.lambda_layer_versions:
+    layers:
+      - layer_name: shared-utils
+        filename: build/shared-utils.zip
+        compatible_runtimes: [python3.12, python3.13]
+        keep_versions: 2
+      - layer_name: numpy-layer
+        s3_bucket: my-artifacts
+        s3_key: layers/numpy.zip
+        keep_versions: 2
 
 - name: Show each layer's version ARN
   ansible.builtin.debug:
@@ -260,6 +287,12 @@ results:
       elements: str
       returned: on a failure after a publish, with O(layers[].copy_permissions=true)
       sample: [share-with-prod]
+    kept_in_use:
+      description: As RV(layerwise.aws.lambda_layer_version#module:kept_in_use).
+      type: dict
+      returned: when the item's O(layers[].keep_versions) is given and it did not fail before reading the layer's versions
+      version_added: "1.1.0"
+      sample: {"2": ["arn:aws:lambda:us-east-1:123456789012:function:orders"]}
     finished_superseded_version:
       description: As RV(layerwise.aws.lambda_layer_version#module:finished_superseded_version).
       type: int

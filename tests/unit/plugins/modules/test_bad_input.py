@@ -164,6 +164,15 @@ LAYER_VERSION_CASES = [
     ("amazon-aws-content", {"layer_name": "l", "content": {"zip_file": "x.zip"}}, "content", "here the package is filename"),
     ("amazon-aws-version-minus-one", {"layer_name": "l", "state": "absent", "version": -1}, "version", "to delete every version, leave version out"),
     ("runtime-typo", {"layer_name": "l", "filename": "{good}", "compatible_runtimes": ["pyhton3.12"]}, "compatible_runtimes", "did you mean python3.12"),
+    ("keep-versions-zero", {"layer_name": "l", "filename": "{good}", "keep_versions": 0}, "keep_versions", "1 or more"),
+    ("keep-versions-negative", {"layer_name": "l", "filename": "{good}", "keep_versions": -2}, "keep_versions", "1 or more"),
+    ("keep-versions-bool", {"layer_name": "l", "filename": "{good}", "keep_versions": True}, "keep_versions", "not a number of versions"),
+    ("keep-versions-word", {"layer_name": "l", "filename": "{good}", "keep_versions": "all"}, "keep_versions", "int"),
+    ("keep-versions-skip-destroy", {"layer_name": "l", "filename": "{good}", "keep_versions": 2, "skip_destroy": True}, "keep_versions",
+     "conflicts with skip_destroy"),
+    ("keep-versions-absent", {"layer_name": "l", "state": "absent", "keep_versions": 2}, "keep_versions", "only valid with state=present"),
+    ("prune-in-use-alone", {"layer_name": "l", "filename": "{good}", "prune_in_use": True}, "prune_in_use", "needs keep_versions"),
+    ("prune-in-use-word", {"layer_name": "l", "filename": "{good}", "keep_versions": 1, "prune_in_use": "always"}, "prune_in_use", "bool"),
 ]
 
 
@@ -221,6 +230,7 @@ INFO_CASES = [
     ("latest-alone", {"latest": True}, "latest", "needs layer_name"),
     ("architecture-bad", {"layer_name": "l", "compatible_architecture": "sparc"}, "compatible_architecture", "sparc"),
     ("include-word", {"layer_name": "l", "include_content_location": "perhaps"}, "include_content_location", "bool"),
+    ("include-usage-word", {"layer_name": "l", "include_usage": "perhaps"}, "include_usage", "bool"),
 ]
 
 
@@ -241,6 +251,11 @@ BULK_CASES = [
     ("item-without-name", {"layers": [{"filename": "{good}"}]}, "layer_name", "missing required arguments"),
     ("item-unknown-option", {"layers": [{"layer_name": "l", "filename": "{good}", "colour": "red"}]}, "colour", "Unsupported parameters"),
     ("item-bad-zip", {"layers": [{"layer_name": "l", "filename": "{text}"}]}, "layers[0] (l): filename", "not a zip file"),
+    ("item-keep-zero", {"layers": [{"layer_name": "l", "filename": "{good}", "keep_versions": 0}]}, "layers[0] (l): keep_versions", "1 or more"),
+    ("item-keep-skip-destroy", {"layers": [{"layer_name": "l", "filename": "{good}", "keep_versions": 3, "skip_destroy": True}]},
+     "layers[0] (l): keep_versions", "conflicts with skip_destroy"),
+    ("item-keep-absent", {"layers": [{"layer_name": "l", "state": "absent", "keep_versions": 3}]}, "layers[0] (l): keep_versions", "state=present"),
+    ("item-prune-alone", {"layers": [{"layer_name": "l", "filename": "{good}", "prune_in_use": True}]}, "layers[0] (l): prune_in_use", "needs keep_versions"),
     ("item-both-sources", {"layers": [{"layer_name": "l", "filename": "{good}", "source_dir": "{dir}"}]}, "filename|source_dir", "mutually exclusive"),
     ("item-name-trailing-newline", {"layers": [{"layer_name": "l\n", "filename": "{good}"}]}, "layer_name", "neither a layer name"),
     ("item-version-over-long", {"layers": [{"layer_name": "l", "state": "absent", "version": 2**63}]}, "layers[0] (l): version", "not a layer version number"),
