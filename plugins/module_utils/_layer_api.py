@@ -46,8 +46,9 @@ class S3ObjectErrorHandler(AWSErrorHandler):
 
     @classmethod
     def _is_missing(cls):
-        # HeadObject has no body, so a missing key or version is a bare 404.
-        return is_boto3_error_code(["404", "NoSuchKey", "NoSuchVersion", "NotFound"])
+        # HeadObject has no body, so a missing key, version or bucket is a bare 404 (some endpoints name NoSuchBucket);
+        # callers tell a missing bucket apart with HeadBucket.
+        return is_boto3_error_code(["404", "NoSuchKey", "NoSuchVersion", "NotFound", "NoSuchBucket"])
 
 
 def aws_client(module, service, pool_size=10, read_timeout=None, **kwargs):

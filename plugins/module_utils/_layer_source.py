@@ -35,6 +35,7 @@ from ansible_collections.layerwise.aws.plugins.module_utils._layer_package impor
 from ansible_collections.layerwise.aws.plugins.module_utils._layer_package import zip_unzipped_size
 from ansible_collections.layerwise.aws.plugins.module_utils._layer_staging import REFERENCE
 from ansible_collections.layerwise.aws.plugins.module_utils._layer_staging import _pinnable_version
+from ansible_collections.layerwise.aws.plugins.module_utils._layer_staging import check_bucket
 from ansible_collections.layerwise.aws.plugins.module_utils._layer_staging import check_reference_bucket
 from ansible_collections.layerwise.aws.plugins.module_utils._layer_staging import default_staging_key
 from ansible_collections.layerwise.aws.plugins.module_utils._layer_staging import publish_content
@@ -253,6 +254,7 @@ class S3Source:
             if head is None:
                 # AWS refuses to publish from a missing object; some endpoints (moto)
                 # publish an empty package instead, so it is checked here for both.
+                check_bucket(self.s3_client, self.bucket)  # a missing bucket is named as such
                 raise LayerInputError(f"s3_key: {self.location} does not exist or cannot be read")
             self._head = head
         return self._head

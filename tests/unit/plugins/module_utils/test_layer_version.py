@@ -306,3 +306,24 @@ def test_the_publish_goes_through_a_client_sized_for_the_package(package):
     assert asked == [LocalZipSource(path).size]
     reads.publish_layer_version.assert_not_called()
     publisher.publish_layer_version.assert_called_once()
+
+
+@mock_aws
+def test_a_missing_bucket_and_a_missing_key_are_told_apart():
+    s3 = boto3.client("s3", region_name="us-east-1")
+    s3.create_bucket(Bucket="layer-bucket")
+    with pytest.raises(LayerInputError, match="^s3_key: s3://layer-bucket/missing.zip does not exist"):
+        S3Source(s3, "layer-bucket", "missing.zip").ensure_publishable()
+    with pytest.raises(LayerInputError, match="^s3_bucket: bucket no-such-bucket does not exist"):
+        S3Source(s3, "no-such-bucket", "layer.zip").ensure_publishable()
+
+
+def test_missing_credentials_say_what_to_set():
+    from botocore.exceptions import NoCredentialsError  # pylint: disable=import-outside-toplevel
+
+    from ansible_collections.layerwise.aws.plugins.module_utils._layer_outcome import Progress  # pylint: disable=import-outside-toplevel
+    from ansible_collections.layerwise.aws.plugins.module_utils._layer_outcome import failure_result  # pylint: disable=import-outside-toplevel
+
+    result = failure_result(Progress(), NoCredentialsError())
+    assert result["msg"].startswith("Unable to locate credentials")
+    assert "Set access_key and secret_key" in result["msg"] and "profile" in result["msg"]
