@@ -104,7 +104,8 @@ def list_layer_versions(client, layer_name, **filters):
 
     ``filters``: CompatibleRuntime and CompatibleArchitecture, as the API takes them.
     """
-    summaries = [summary for page in checked_pages(client, "ListLayerVersions", SUMMARY_MEMBERS, LayerName=layer_name, **filters) for summary in page["LayerVersions"]]
+    pages = checked_pages(client, "ListLayerVersions", SUMMARY_MEMBERS, LayerName=layer_name, **filters)
+    summaries = [summary for page in pages for summary in page["LayerVersions"]]
     return sorted(summaries, key=lambda summary: summary["Version"], reverse=True)
 
 

@@ -33,6 +33,8 @@ def layer_version_options():
         keep_versions=dict(type="int"),
         prune_in_use=dict(type="bool", default=False),
         version=dict(type="int"),
+        # amazon.aws.lambda_layer's option, accepted only to say what to use instead.
+        content=dict(type="raw"),
     )
 
 
@@ -51,5 +53,6 @@ def layer_version_option_rules():
             "s3_object_storage_mode": ("s3_bucket",),
             "excludes": ("source_dir",),
         },
-        required_if=[["state", "present", ["filename", "source_dir", "s3_bucket"], True]],
+        # state=present needs filename, source_dir or s3_bucket: checked in prepare_task, where a
+        # misplaced amazon.aws 'content' option can be named first.
     )

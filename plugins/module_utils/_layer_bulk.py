@@ -178,7 +178,8 @@ def combine(tasks, outcomes, with_diff, region=None, check_mode=False):
         "failed": sum(1 for item in results if item["failed"]),
     }
     would = "would change" if check_mode else "changed"
-    message = f"{len(results)} layer{'' if len(results) == 1 else 's'}: {summary['changed']} {would}, {summary['unchanged']} unchanged, {summary['failed']} failed"
+    layers = f"{len(results)} layer{'' if len(results) == 1 else 's'}"
+    message = f"{layers}: {summary['changed']} {would}, {summary['unchanged']} unchanged, {summary['failed']} failed"
     combined = {"changed": any(item["changed"] for item in results), "results": results, "summary": summary, "msg": message}
     if with_diff:
         combined["diff"] = diffs

@@ -70,5 +70,3 @@ def sha256_of_s3_object(s3_client, bucket, key, version_id=None):
         return b64_digest(digest.digest())
     finally:
         body.close()
-
-

@@ -12,6 +12,7 @@ the name of the option at fault.
 """
 
 import datetime
+import difflib
 import functools
 import re
 
@@ -185,9 +186,13 @@ def check_runtimes(runtimes, known, today=None):
         )
     unknown = [runtime for runtime in unique if runtime not in known]
     if unknown:
+        hints = []
+        for runtime in unknown:
+            close = difflib.get_close_matches(runtime, known, n=3, cutoff=0.6)
+            hints.append(f"{runtime} (did you mean {' or '.join(close)}?)" if close else runtime)
         raise LayerInputError(
-            f"compatible_runtimes: unknown runtime(s) {', '.join(unknown)}; the installed botocore knows"
-            f" {', '.join(sorted(known))}. A runtime newer than this botocore may need a newer botocore."
+            f"compatible_runtimes: unknown runtime(s) {', '.join(hints)}. The installed botocore knows {len(known)} runtimes;"
+            " a runtime newer than this botocore may need a newer botocore."
         )
     today = today or datetime.date.today()
     warnings = []
@@ -229,4 +234,7 @@ def check_version_option(state, version):
         return
     if state != "absent":
         raise LayerInputError("version: only valid with state=absent (a present layer version's number is chosen by AWS)")
+    if not isinstance(version, bool) and version < 0:
+        # amazon.aws.lambda_layer deletes every version with version: -1.
+        raise LayerInputError(f"version: {version} is not a layer version number; to delete every version, leave version out")
     check_version_number(version)

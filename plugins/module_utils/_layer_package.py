@@ -30,6 +30,10 @@ files in batches, and written in order by the calling thread, which hashes
 the zip as it writes it. At most a small window of packed batches waits in
 memory; an entry whose packed data grows past ``_IN_MEMORY_LIMIT`` waits in
 an anonymous temporary file beside the destination instead.
+
+For unchanged runs, ``PackageCache`` records a package's facts under the
+SHA-256 of its files' contents (never their sizes or times), so that
+``cached_package_info`` can tell the package's SHA-256 without deflating.
 """
 
 import base64
@@ -38,6 +42,7 @@ import errno
 import fnmatch
 import hashlib
 import itertools
+import json
 import os
 import re
 import stat
@@ -49,6 +54,10 @@ import zlib
 from concurrent.futures import ThreadPoolExecutor
 
 from ansible_collections.layerwise.aws.plugins.module_utils._layer_errors import LayerInputError
+
+# Bump whenever a change of this file could change the zip bytes for the same files:
+# it is part of the content key under which PackageCache records packages.
+_FORMAT_VERSION = 1
 
 # Lambda's limit on the unzipped size of a function and all its layers.
 UNZIPPED_SIZE_LIMIT = 262144000
@@ -340,8 +349,9 @@ class _EntryData:
     anonymous temporary file.
     """
 
-    def __init__(self, spill_dir):
+    def __init__(self, spill_dir, digest_content=False):
         self.method = _METHOD_DEFLATED
+        self.content_digest = hashlib.sha256() if digest_content else None
         self.crc = 0
         self.size = 0
         self.compressed_size = 0
@@ -366,6 +376,8 @@ class _EntryData:
     def read_chunk(self, chunk):
         self.crc = zlib.crc32(chunk, self.crc)
         self.size += len(chunk)
+        if self.content_digest is not None:
+            self.content_digest.update(chunk)
 
     def write_to(self, write, prefix=b""):
         """Write ``prefix`` and the data: one call when the data is in memory."""
@@ -409,7 +421,7 @@ def _saves_enough(sample_size, deflated_size):
     return deflated_size * 100 <= sample_size * (100 - _MIN_SAVING_PERCENT)
 
 
-def pack_stream(readinto, spill_dir=None):
+def pack_stream(readinto, spill_dir=None, digest_content=False):
     """Read everything ``readinto`` yields and return it deflated or stored (an ``_EntryData``).
 
     The data is deflated when its first ``_SAMPLE_SIZE`` bytes (all of it
@@ -417,9 +429,10 @@ def pack_stream(readinto, spill_dir=None):
     their size; otherwise it is stored as it is (already compressed data,
     tiny and empty files), as zip does, but decided before spending the time
     to deflate a whole incompressible file. Input reaches zlib in pieces
-    that depend on the content only.
+    that depend on the content only. With ``digest_content``, the SHA-256 of
+    the content is taken on the way (``content_digest``).
     """
-    result = _EntryData(spill_dir)
+    result = _EntryData(spill_dir, digest_content)
     view = _chunk_buffer()
     try:
         count = _read_full(readinto, view)
@@ -460,25 +473,58 @@ def pack_stream(readinto, spill_dir=None):
         raise
 
 
-def _pack_file(source, spill_dir):
+def _open_checked(source):
+    """Open a listed file, refusing one that is no longer the regular file the walk saw."""
     try:
         descriptor = os.open(source.path, _OPEN_FLAGS)
     except OSError as e:
         raise LayerInputError(f"source_dir: cannot read {source.shown}: {e.strerror}")
-    with open(descriptor, "rb", buffering=0) as stream:
-        opened = os.fstat(descriptor)
-        if not stat.S_ISREG(opened.st_mode) or (opened.st_dev, opened.st_ino) != source.identity:
-            raise LayerInputError(f"source_dir: {source.shown} changed while the package was being built")
+    stream = open(descriptor, "rb", buffering=0)
+    opened = os.fstat(descriptor)
+    if not stat.S_ISREG(opened.st_mode) or (opened.st_dev, opened.st_ino) != source.identity:
+        stream.close()
+        raise LayerInputError(f"source_dir: {source.shown} changed while the package was being built")
+    return stream
+
+
+def _check_size_read(source, size):
+    if size != source.size:
+        raise LayerInputError(
+            f"source_dir: {source.shown} changed while the package was being built ({source.size} bytes when listed, {size} when read)"
+        )
+
+
+def _pack_file(source, spill_dir, digest_content=False):
+    with _open_checked(source) as stream:
         try:
-            packed = pack_stream(stream.readinto, spill_dir)
+            packed = pack_stream(stream.readinto, spill_dir, digest_content)
         except OSError as e:
             raise LayerInputError(f"source_dir: cannot read {source.shown}: {e.strerror}")
-    if packed.size != source.size:
+    try:
+        _check_size_read(source, packed.size)
+    except LayerInputError:
         packed.close()
-        raise LayerInputError(
-            f"source_dir: {source.shown} changed while the package was being built ({source.size} bytes when listed, {packed.size} when read)"
-        )
+        raise
     return packed
+
+
+def _digest_file(source):
+    """The SHA-256 of a listed file's content, read with the same checks as for packing."""
+    digest = hashlib.sha256()
+    view = _chunk_buffer()
+    size = 0
+    with _open_checked(source) as stream:
+        try:
+            while True:
+                count = _read_full(stream.readinto, view)
+                digest.update(view[:count])
+                size += count
+                if count < len(view):
+                    break
+        except OSError as e:
+            raise LayerInputError(f"source_dir: cannot read {source.shown}: {e.strerror}")
+    _check_size_read(source, size)
+    return digest.digest()
 
 
 # --- the zip ----------------------------------------------------------------
@@ -584,11 +630,11 @@ def _batches(files):
         yield batch
 
 
-def _pack_batch(batch, spill_dir):
+def _pack_batch(batch, spill_dir, digest_content=False):
     packed = []
     try:
         for source in batch:
-            packed.append(_pack_file(source, spill_dir))
+            packed.append(_pack_file(source, spill_dir, digest_content))
     except BaseException:
         _close_all(packed)
         raise
@@ -600,12 +646,20 @@ def _close_all(packed):
         data.close()
 
 
-def _write_entries(files, writer, workers, spill_dir):
+def _write_entries(files, writer, workers, spill_dir, content_digests=None):
+    """Pack ``files`` and add them to ``writer`` in order; fill ``content_digests`` when it is a list."""
+    digest_content = content_digests is not None
+
+    def add(source, data):
+        writer.add(source.name, source.mode, data)
+        if digest_content:
+            content_digests.append(data.content_digest.digest())
+
     if workers <= 1:
         for source in files:
-            packed = _pack_file(source, spill_dir)
+            packed = _pack_file(source, spill_dir, digest_content)
             try:
-                writer.add(source.name, source.mode, packed)
+                add(source, packed)
             finally:
                 packed.close()
         return
@@ -616,16 +670,16 @@ def _write_entries(files, writer, workers, spill_dir):
     with ThreadPoolExecutor(max_workers=workers) as pool:
         try:
             for batch in itertools.islice(remaining, window):
-                pending.append((batch, pool.submit(_pack_batch, batch, spill_dir)))
+                pending.append((batch, pool.submit(_pack_batch, batch, spill_dir, digest_content)))
             while pending:
                 batch, future = pending.popleft()
                 packed = future.result()
                 try:
                     following = next(remaining, None)
                     if following is not None:
-                        pending.append((following, pool.submit(_pack_batch, following, spill_dir)))
+                        pending.append((following, pool.submit(_pack_batch, following, spill_dir, digest_content)))
                     for source, data in zip(batch, packed):
-                        writer.add(source.name, source.mode, data)
+                        add(source, data)
                 finally:
                     _close_all(packed)
         except BaseException:
@@ -637,13 +691,15 @@ def _write_entries(files, writer, workers, spill_dir):
             raise
 
 
-def build_package(source_dir, excludes, destination_path, workers=None, max_unzipped_size=UNZIPPED_SIZE_LIMIT):
+def build_package(source_dir, excludes, destination_path, workers=None, max_unzipped_size=UNZIPPED_SIZE_LIMIT, cache=None):
     """Zip ``source_dir`` (less ``excludes``) reproducibly into ``destination_path``.
 
     The zip is written to a temporary file in the destination's directory and
     renamed into place, so ``destination_path`` holds either its previous
     content or the whole new package. Returns a ``PackageInfo``; the SHA-256
-    is computed while writing. Bad input raises ``LayerInputError`` (message
+    is computed while writing. With a ``PackageCache``, the package's facts
+    are recorded under the content key of the files (hashed while they are
+    read, no second read). Bad input raises ``LayerInputError`` (message
     starting with ``source_dir:`` or ``excludes:``); a destination that cannot
     be written raises ``OSError``.
     """
@@ -660,7 +716,8 @@ def build_package(source_dir, excludes, destination_path, workers=None, max_unzi
     try:
         with open(descriptor, "wb", buffering=CHUNK_SIZE) as stream:
             writer = ZipWriter(stream.write)
-            _write_entries(tree.files, writer, workers, destination_dir)
+            content_digests = [] if cache is not None else None
+            _write_entries(tree.files, writer, workers, destination_dir, content_digests)
             count = writer.finish()
             size = writer.offset
         if writer.unzipped_size > max_unzipped_size:
@@ -676,7 +733,7 @@ def build_package(source_dir, excludes, destination_path, workers=None, max_unzi
             pass
         raise
     digest = writer.digest.digest()
-    return PackageInfo(
+    info = PackageInfo(
         path=destination_path,
         sha256=base64.b64encode(digest).decode("ascii"),
         sha256_hex=digest.hex(),
@@ -684,6 +741,116 @@ def build_package(source_dir, excludes, destination_path, workers=None, max_unzi
         unzipped_size=writer.unzipped_size,
         files=count,
     )
+    if cache is not None:
+        cache.record(_content_key(tree.files, content_digests), info)
+    return info
+
+
+# --- unchanged runs: the package's facts by the content of its files --------
+
+
+def _content_key(files, content_digests):
+    """SHA-256 (hex) of everything the zip bytes depend on: format, deflate library, names, modes, contents."""
+    key = hashlib.sha256()
+    settings = (
+        f"layerwise.aws package format {_FORMAT_VERSION}; zlib {zlib.ZLIB_RUNTIME_VERSION}; level {COMPRESSION_LEVEL};"
+        f" chunk {CHUNK_SIZE}; sample {_SAMPLE_SIZE}; saving {_MIN_SAVING_PERCENT}\n"
+    )
+    key.update(settings.encode("utf-8"))
+    for source, content_digest in zip(files, content_digests):
+        key.update(struct.pack("<IIQ", len(source.name), source.mode, source.size) + source.name + content_digest)
+    return key.hexdigest()
+
+
+def _digest_batch(batch):
+    return [_digest_file(source) for source in batch]
+
+
+def content_key(tree, workers=None):
+    """The content key of a ``SourceTree``: every file is read and hashed (in worker threads)."""
+    workers = default_workers() if workers is None else max(1, int(workers))
+    if workers <= 1:
+        digests = [_digest_file(source) for source in tree.files]
+    else:
+        with ThreadPoolExecutor(max_workers=workers) as pool:
+            digests = [digest for batch in pool.map(_digest_batch, _batches(tree.files)) for digest in batch]
+    return _content_key(tree.files, digests)
+
+
+class PackageCache:
+    """What package the same files gave before: content key -> ``PackageInfo`` facts, no zip.
+
+    The key hashes the content of every file (and names, modes, the package
+    format and the zlib version), never sizes or timestamps, so any change to
+    a file, one byte with the same size and time included, is a miss. Each
+    record is a small JSON file in ``directory``, which must be a directory
+    owned by the user running the module and writable by nobody else (it is
+    created with mode 0700); otherwise the cache is not used. A record that
+    cannot be read is a miss: the cache never fails a run.
+    """
+
+    def __init__(self, directory):
+        self.directory = directory
+
+    def _usable(self):
+        try:
+            os.makedirs(self.directory, mode=0o700, exist_ok=True)
+            info = os.lstat(self.directory)
+        except (OSError, ValueError):
+            return False
+        return stat.S_ISDIR(info.st_mode) and info.st_uid == os.geteuid() and not info.st_mode & 0o022
+
+    def _path(self, key):
+        return os.path.join(self.directory, f"{key}.json")
+
+    def lookup(self, key):
+        """The recorded facts (``path`` None) for ``key``, or None."""
+        if not self._usable():
+            return None
+        try:
+            with open(self._path(key), "r", encoding="utf-8") as record:
+                facts = json.load(record)
+            info = PackageInfo(
+                path=None, sha256=facts["sha256"], sha256_hex=facts["sha256_hex"], size=facts["size"],
+                unzipped_size=facts["unzipped_size"], files=facts["files"],
+            )
+        except (OSError, ValueError, KeyError, TypeError):
+            return None
+        if not isinstance(info.sha256_hex, str) or re.fullmatch("[0-9a-f]{64}", info.sha256_hex) is None:
+            return None
+        if base64.b64encode(bytes.fromhex(info.sha256_hex)).decode("ascii") != info.sha256:
+            return None
+        if not all(isinstance(value, int) and value >= 0 for value in (info.size, info.unzipped_size, info.files)):
+            return None
+        return info
+
+    def record(self, key, info):
+        """Record ``info`` under ``key``; silently nothing when the cache cannot be written."""
+        if not self._usable():
+            return
+        facts = {name: getattr(info, name) for name in ("sha256", "sha256_hex", "size", "unzipped_size", "files")}
+        temporary = os.path.join(self.directory, f".{key}.{os.urandom(6).hex()}.tmp")
+        try:
+            with open(temporary, "w", encoding="utf-8") as record:
+                json.dump(facts, record)
+            os.replace(temporary, self._path(key))
+        except OSError:
+            try:
+                os.unlink(temporary)
+            except OSError:
+                pass
+
+
+def cached_package_info(source_dir, excludes, cache, workers=None, max_unzipped_size=UNZIPPED_SIZE_LIMIT):
+    """The facts of the package ``source_dir`` would give, from ``cache``, or None.
+
+    Walks the tree (every refusal of ``build_package`` applies) and reads and
+    hashes every file, but deflates and writes nothing. On a hit, the returned
+    ``PackageInfo`` has ``path`` None: call ``build_package`` when the zip
+    itself is needed (to publish it).
+    """
+    tree = scan_source_dir(source_dir, excludes, max_unzipped_size)
+    return cache.lookup(content_key(tree, workers))
 
 
 def zip_unzipped_size(path, max_unzipped_size=UNZIPPED_SIZE_LIMIT, option="filename"):

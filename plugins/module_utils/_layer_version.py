@@ -180,9 +180,15 @@ class LayerVersionManager:
                 f"source_code_hash: {source_code_hash} differs from the published package's CodeSha256"
                 f" {published['code_sha256']}; every run will publish again until they match"
             )
-        published = self._settle(published, current["version"] if current else 0, progress)
+        # Planned before anything else is read: a failure from here on reports the steps left.
         remedy = pruning.remedy(published["version"], current["version"] if marked else None) if pruning else None
-        self._copy_then_delete(published, carried or [], superseded, progress, marked, remedy)
+        self._plan_copy_then_delete(published, carried or [], superseded, progress, marked, remedy)
+        settled = self._settle(published, current["version"] if current else 0, progress)
+        if settled is not published:  # a concurrent run's identical version wins: the copies go to it
+            remedy = pruning.remedy(settled["version"], current["version"] if marked else None) if pruning else None
+            self._plan_copy_then_delete(settled, carried or [], superseded, progress, marked, remedy)
+        published = settled
+        self._copy_then_delete(published, carried or [], progress)
         return self._with_kept_in_use(self._result(current, published, changes, progress.facts["deleted_versions"], carried), pruning)
 
     def _prune_unchanged(self, current, retention, result, progress):
@@ -190,7 +196,8 @@ class LayerVersionManager:
         pruning = plan_pruning(self.client, self.usage_scanner, current, retention, publishing=False, excluded=result["deleted_versions"])
         progress.facts["kept_in_use"] = pruning.kept_in_use
         if pruning.to_delete and not self.check_mode:
-            self._copy_then_delete(current, [], pruning.to_delete, progress, False, pruning.remedy(current["version"]))
+            self._plan_copy_then_delete(current, [], pruning.to_delete, progress, False, pruning.remedy(current["version"]))
+            self._copy_then_delete(current, [], progress)
         return pruning.added_to_unchanged(result, current, self.check_mode)
 
     @staticmethod
@@ -215,12 +222,13 @@ class LayerVersionManager:
             return  # the failure reports the marker as written; a later publish uses it, nothing else reads it
         progress.wrote(f"removed the marker from version {current['version']} again")
 
-    def _copy_then_delete(self, published, statements, superseded, progress, marked, remedy=None):
-        """After a publish: copy the statements to the new version, then delete the superseded versions.
+    @staticmethod
+    def _plan_copy_then_delete(published, statements, superseded, progress, marked, remedy=None):
+        """The steps after a publish: copy the statements to the new version, then delete the superseded versions.
 
         ``remedy``: how to finish if the run stops (by default, as the marker and ``superseded`` say).
         """
-        layer_name, version = published["layer_name"], published["version"]
+        version = published["version"]
         copies = [Step("copy", statement["statement_id"], f"add statement {statement['statement_id']} to version {version}") for statement in statements]
         deletions = [Step("delete", number, f"delete version {number}") for number in superseded]
         if remedy is None and marked:
@@ -235,6 +243,12 @@ class LayerVersionManager:
                 for number in superseded
             )
         progress.plan(copies + deletions, remedy)
+
+    def _copy_then_delete(self, published, statements, progress):
+        """Carry out the steps planned by _plan_copy_then_delete, recording each."""
+        layer_name, version = published["layer_name"], published["version"]
+        copies = [step for step in progress.pending if step.kind == "copy"]
+        deletions = [step for step in progress.pending if step.kind == "delete"]
         copied = []
         for step, statement in zip(copies, statements):
             # Before the superseded version is deleted, so a failure leaves its policy to copy again.
@@ -259,7 +273,8 @@ class LayerVersionManager:
         present = {statement["statement_id"] for statement in statements_of(read_policy(self.client, current["layer_name"], current["version"])[0])}
         missing = [statement for statement in _without_marker(statements) if statement["statement_id"] not in present]
         if not self.check_mode:
-            self._copy_then_delete(current, missing, [below], progress, marked=True)
+            self._plan_copy_then_delete(current, missing, [below], progress, marked=True)
+            self._copy_then_delete(current, missing, progress)
         copied = ", ".join(statement["statement_id"] for statement in missing) or "nothing"
         would = "would finish" if self.check_mode else "finished"
         extra = f"{would} an interrupted run's work: statements copied to it: {copied}"
@@ -347,7 +362,7 @@ class LayerVersionManager:
             return published
         number = published["version"]
         step = Step("delete", number, f"delete version {number}, a duplicate of version {earlier['version']}")
-        progress.plan([step], f"delete version {number} with state=absent and version={number}")
+        progress.pending.insert(0, step)
         delete_layer_version(self.client, published["layer_name"], number)
         progress.done(step)
         progress.wrote(
@@ -445,9 +460,16 @@ def prepare_task(params, lambda_model, s3_client_factory, warn_function=warn, wo
     S3 source needs one; ``workdir``: a temporary directory of the run, where a
     ``source_dir`` is packaged (removed by the caller afterwards).
     """
+    if params.get("content") is not None:
+        raise LayerInputError(
+            "content: this is amazon.aws.lambda_layer's option; here the package is filename (a local zip), source_dir"
+            " (a directory, zipped reproducibly) or s3_bucket and s3_key (a zip in S3)"
+        )
     check_version_option(params["state"], params["version"])
     check_retention_options(params)
     layer_name, arn_parts = parse_layer_name(params["layer_name"])
+    if params["state"] == "present" and all(params.get(option) is None for option in ("filename", "source_dir", "s3_bucket")):
+        raise LayerInputError("state is present but any of the following are missing: filename, source_dir, s3_bucket")
     if params["state"] == "absent":
         return LayerTask(params, layer_name, arn_parts)
     if params["source_code_hash"] is not None:

@@ -54,7 +54,7 @@ options:
     type: path
   source_dir:
     description:
-      - A directory on the host the module runs on whose contents become the package, zipped reproducibly; the same
+      - A directory on the host the module runs on whose contents become the package, zipped reproducibly. The same
         files (relative paths, bytes, executable bit) give the same zip bytes and C(CodeSha256) on any machine, whatever
         their timestamps, owners, other permission bits, the umask or the order the file system lists them. Entries are
         sorted, dated 1980-01-01, with modes 0644 or 0755 and deflate at a fixed level; directories are walked.
@@ -78,7 +78,7 @@ options:
     description:
       - The S3 bucket holding the layer's zip (with O(s3_key)); the object must exist, which is checked with
         HeadObject before publishing.
-      - With O(filename) or O(source_dir), the bucket to stage the package through; when a publish is due, the package
+      - With O(filename) or O(source_dir), the bucket to stage the package through. When a publish is due, the package
         is uploaded (streamed, in parts, with its SHA-256 checksum) to O(s3_key), or by default to
         C(layerwise/<layer_name>/<sha256-hex>.zip), unless that object already holds the same bytes; the version is
         then published from S3. There is no 50 MiB limit then. Check mode uploads nothing.
@@ -152,7 +152,7 @@ options:
       - Unless O(skip_destroy=true), the version to be superseded is first marked with a statement
         C(layerwise-superseded) (granting read access to its own account, which it has anyway). If the run stops after
         publishing (a refused grant, a failed deletion, an interrupted job), the marker tells the next run of the task
-        that this version is superseded; that run copies the statements still missing on the newest version and deletes
+        that this version is superseded, and that run copies the statements still missing on the newest version and deletes
         the marked version, even when nothing else changed (RV(finished_superseded_version)). A version kept on purpose
         (O(skip_destroy=true)) or published by another tool never carries the marker and is never deleted this way.
         An unchanged run therefore reads one policy more (the version below the newest), only with this option.
@@ -192,8 +192,14 @@ options:
     version_added: "1.1.0"
   version:
     description:
-      - Only with O(state=absent), the number of the version to delete. Without it, every version is deleted.
+      - Only with O(state=absent), the number of the version to delete. Without it, every version is deleted
+        (where M(amazon.aws.lambda_layer) takes V(-1)).
     type: int
+  content:
+    description:
+      - Not used. M(amazon.aws.lambda_layer) takes the package as C(content); giving it here fails with a message
+        saying to use O(filename), O(source_dir) or O(s3_bucket) and O(s3_key) instead.
+    type: raw
 notes:
   - Which version is "current" is always the newest version of the layer; older versions are never compared
     and never deleted by O(state=present), unless O(keep_versions) is given.
@@ -210,7 +216,7 @@ notes:
     both; each run deletes only its own redundant version and the version it superseded, never another run's.
   - A task that fails after it wrote anything reports C(changed=true), the facts of what exists now (RV(layer_version),
     RV(deleted_versions), RV(undeleted_versions), RV(uncopied_permissions)), and a message saying what failed, what was
-    done, what was not and how to finish. Every answer is checked against the AWS API model before it is used; a 2xx
+    done, what was not and how to finish. Every answer is checked against the AWS API model before it is used. A 2xx
     answer with an HTML page or an empty body is an error naming the call and the endpoint, never "no versions".
     See the collection's C(docs/reliability.md).
 seealso:
@@ -253,12 +259,21 @@ EXAMPLES = r"""
     compatible_runtimes:
       - python3.12
 
-- name: Publish a pinned S3 object version and keep the version it supersedes
+- name: Find the current version of the S3 object (in a versioned bucket)
+  amazon.aws.s3_object_info:
+    bucket_name: my-artifacts
+    object_name: layers/numpy.zip
+  register: numpy_object
+
+- name: Publish that pinned S3 object version and keep the version it supersedes
   layerwise.aws.lambda_layer_version:
     layer_name: numpy-layer
     s3_bucket: my-artifacts
     s3_key: layers/numpy.zip
-    s3_object_version: 3HL4kqtJlcpXroDTDmJ.rmSpXd3dIbrHY
+    s3_object_version: "{{ numpy_object.object_info[0].object_data.version_id }}"
+    compatible_runtimes:
+      - python3.12
+      - python3.13
     skip_destroy: true
 
 - name: Compare by a known hash, without hashing or downloading the package
@@ -268,10 +283,16 @@ EXAMPLES = r"""
     s3_key: layers/big.zip
     source_code_hash: "{{ lookup('ansible.builtin.file', 'build/big.zip.sha256') }}"
 
+# The tasks below on shared-utils repeat every option of the first one: an option left
+# out means "empty", which is a change (a new version without the description).
 - name: Dry run, showing what would change
   layerwise.aws.lambda_layer_version:
     layer_name: shared-utils
     filename: build/shared-utils.zip
+    description: Shared helpers
+    license_info: MIT
+    compatible_runtimes: [python3.12, python3.13]
+    compatible_architectures: [x86_64, arm64]
   check_mode: true
   diff: true
   register: plan
@@ -281,11 +302,19 @@ EXAMPLES = r"""
     layer_name: arn:aws:lambda:eu-west-1:123456789012:layer:shared-utils
     region: eu-west-1
     filename: build/shared-utils.zip
+    description: Shared helpers
+    license_info: MIT
+    compatible_runtimes: [python3.12, python3.13]
+    compatible_architectures: [x86_64, arm64]
 
 - name: Publish a new version that stays shared like the one it replaces
   layerwise.aws.lambda_layer_version:
     layer_name: shared-utils
     filename: build/shared-utils.zip
+    description: Shared helpers
+    license_info: MIT
+    compatible_runtimes: [python3.12, python3.13]
+    compatible_architectures: [x86_64, arm64]
     copy_permissions: true
 
 - name: Publish, keeping the newest 3 versions; older ones are deleted unless a function uses them
@@ -314,10 +343,10 @@ EXAMPLES = r"""
     keep_versions: 1
     prune_in_use: true
 
-- name: Delete one version of a layer
+- name: Delete one version of a layer (the one skip_destroy kept above)
   layerwise.aws.lambda_layer_version:
-    layer_name: shared-utils
-    version: 3
+    layer_name: numpy-layer
+    version: 1
     state: absent
 
 - name: Delete every version of a layer

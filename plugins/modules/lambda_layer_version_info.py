@@ -38,7 +38,9 @@ options:
   version:
     description:
       - With O(layer_name), read only this version.
+      - The alias O(version_number) is the name M(amazon.aws.lambda_layer_info) uses.
     type: int
+    aliases: [version_number]
   compatible_runtime:
     description:
       - Only versions compatible with this runtime. Passed to the API as its filter and checked again on the
@@ -94,7 +96,7 @@ extends_documentation_fragment:
 EXAMPLES = r"""
 - name: Read one version by its ARN
   layerwise.aws.lambda_layer_version_info:
-    arn: arn:aws:lambda:us-east-1:123456789012:layer:shared-utils:4
+    arn: arn:aws:lambda:eu-west-1:123456789012:layer:shared-utils:4
   register: by_arn
 
 - name: Read version 3 of a layer by name
@@ -135,9 +137,10 @@ EXAMPLES = r"""
   ansible.builtin.debug:
     msg: "{{ usage.layer_versions | rejectattr('used_by') | map(attribute='version') | list }}"
 
-- name: Get a download URL for the package
+- name: Get a download URL for the package of the newest version
   layerwise.aws.lambda_layer_version_info:
-    arn: "{{ by_arn.layer_versions[0].arn }}"
+    layer_name: shared-utils
+    latest: true
     include_content_location: true
   register: with_url
 """
@@ -206,7 +209,7 @@ layer_versions:
       sample: null
     resolved_s3_object:
       description:
-        - With O(s3_object_storage_mode=REFERENCE), the S3 object the version's archive stays in (C(bucket), C(key),
+        - With O(layerwise.aws.lambda_layer_version#module:s3_object_storage_mode=REFERENCE), the S3 object the version's archive stays in (C(bucket), C(key),
           C(version_id)), as Lambda reports it in C(Content.ResolvedS3Object); V(null) for a version Lambda copied.
       type: dict
       sample: null
@@ -252,7 +255,7 @@ def main():
     argument_spec = dict(
         arn=dict(type="str"),
         layer_name=dict(type="str", aliases=["name"]),
-        version=dict(type="int"),
+        version=dict(type="int", aliases=["version_number"]),
         compatible_runtime=dict(type="str"),
         compatible_architecture=dict(type="str", choices=["x86_64", "arm64"]),
         latest=dict(type="bool", default=False),

@@ -124,6 +124,10 @@ options:
         description:
           - Only with O(layers[].state=absent), the version to delete.
         type: int
+      content:
+        description:
+          - Not used; giving it fails with a hint (it is M(amazon.aws.lambda_layer)'s option).
+        type: raw
   max_concurrency:
     description:
       - How many layers are handled at the same time (threads sharing one client), from 1 to 64.
@@ -180,6 +184,15 @@ EXAMPLES = r"""
 - name: Dry run over every layer, with a diff per layer
   layerwise.aws.lambda_layer_versions:
     layers: "{{ my_layers }}"
+  vars:
+    my_layers:  # usually from the inventory or a vars file
+      - layer_name: shared-utils
+        filename: build/shared-utils.zip
+        compatible_runtimes: [python3.12, python3.13]
+      - layer_name: numpy-layer
+        s3_bucket: my-artifacts
+        s3_key: layers/numpy.zip
+        skip_destroy: true
   check_mode: true
   diff: true
 """

@@ -4,6 +4,7 @@
 import base64
 import hashlib
 import io
+import json
 import os
 import random
 import shutil
@@ -20,8 +21,11 @@ from ansible_collections.layerwise.aws.plugins.module_utils import _layer_packag
 from ansible_collections.layerwise.aws.plugins.module_utils._layer_errors import LayerInputError
 from ansible_collections.layerwise.aws.plugins.module_utils._layer_package import UNZIPPED_SIZE_LIMIT
 from ansible_collections.layerwise.aws.plugins.module_utils._layer_package import Excludes
+from ansible_collections.layerwise.aws.plugins.module_utils._layer_package import PackageCache
 from ansible_collections.layerwise.aws.plugins.module_utils._layer_package import ZipWriter
 from ansible_collections.layerwise.aws.plugins.module_utils._layer_package import build_package
+from ansible_collections.layerwise.aws.plugins.module_utils._layer_package import cached_package_info
+from ansible_collections.layerwise.aws.plugins.module_utils._layer_package import content_key
 from ansible_collections.layerwise.aws.plugins.module_utils._layer_package import pack_stream
 from ansible_collections.layerwise.aws.plugins.module_utils._layer_package import scan_source_dir
 from ansible_collections.layerwise.aws.plugins.module_utils._layer_package import zip_unzipped_size
@@ -699,3 +703,102 @@ def test_scan_lists_files_in_zip_order_without_reading_them(tmp_path, monkeypatc
     tree = scan_source_dir(source, ["bin"])
     assert [entry.name.decode() for entry in tree.files] == sorted((name for name in TREE if not name.startswith("bin/")), key=str.encode)
     assert tree.unzipped_size == sum(len(content) for name, (content, _exe) in TREE.items() if not name.startswith("bin/"))
+
+
+# --- unchanged runs: the record by content ----------------------------------
+
+
+def test_cache_gives_the_facts_of_the_same_files_without_building(tmp_path, monkeypatch):
+    source = make_tree(tmp_path / "src")
+    cache = PackageCache(str(tmp_path / "cache"))
+    assert cached_package_info(source, [], cache) is None
+    info, _data = build(tmp_path, source, cache=cache)
+    assert stat.S_IMODE(os.stat(tmp_path / "cache").st_mode) == 0o700
+
+    def no_deflate(*args, **kwargs):
+        raise AssertionError("a hit must not deflate")
+
+    monkeypatch.setattr(_layer_package, "pack_stream", no_deflate)
+    for workers in (1, 2):
+        hit = cached_package_info(source, [], cache, workers=workers)
+        assert hit == info._replace(path=None)
+
+
+def test_cache_key_ignores_times_owners_and_order_like_the_zip(tmp_path):
+    first = make_tree(tmp_path / "a", mtime=1000000000)
+    second = make_tree(tmp_path / "b", reverse=True, regular_mode=0o600, executable_mode=0o700, mtime=1700000000)
+    assert content_key(scan_source_dir(first)) == content_key(scan_source_dir(second), workers=1)
+
+
+@pytest.mark.parametrize("change", ["one byte, same size and time", "executable bit", "rename", "new file", "excluded file"])
+def test_cache_misses_on_any_change_that_changes_the_zip(tmp_path, change):
+    source = make_tree(tmp_path / "src", mtime=1600000000)
+    cache = PackageCache(str(tmp_path / "cache"))
+    info, _data = build(tmp_path, source, excludes=["*.log"], cache=cache)
+    readme = os.path.join(source, "README")
+    if change == "one byte, same size and time":
+        with open(readme, "r+b") as handle:
+            handle.write(b"R")
+        os.utime(readme, (1600000000, 1600000000))
+    elif change == "executable bit":
+        os.chmod(readme, 0o755)
+    elif change == "rename":
+        os.rename(readme, readme + ".md")
+    elif change == "new file":
+        (tmp_path / "src" / "NEW").write_bytes(b"")
+    else:
+        (tmp_path / "src" / "debug.log").write_bytes(b"left out")
+    hit = cached_package_info(source, ["*.log"], cache)
+    if change == "excluded file":
+        assert hit == info._replace(path=None)  # the package is the same
+    else:
+        assert hit is None
+        rebuilt, _data = build(tmp_path, source, excludes=["*.log"], name="again.zip", cache=cache)
+        assert rebuilt.sha256 != info.sha256
+        assert cached_package_info(source, ["*.log"], cache) == rebuilt._replace(path=None)
+
+
+def test_cache_key_names_the_deflate_library(tmp_path, monkeypatch):
+    tree = scan_source_dir(make_tree(tmp_path / "src"))
+    key = content_key(tree)
+    monkeypatch.setattr(_layer_package.zlib, "ZLIB_RUNTIME_VERSION", "1.3.0.zlib-ng")
+    assert content_key(tree) != key
+
+
+def test_unreadable_or_foreign_cache_is_not_used(tmp_path):
+    source = make_tree(tmp_path / "src")
+    directory = tmp_path / "cache"
+    cache = PackageCache(str(directory))
+    build(tmp_path, source, cache=cache)
+    key = content_key(scan_source_dir(source))
+
+    record = directory / f"{key}.json"
+    good = record.read_text()
+    for bad in ("not json", "{}", '{"sha256": "x", "sha256_hex": "00", "size": 1, "unzipped_size": 1, "files": 1}'):
+        record.write_text(bad)
+        assert cache.lookup(key) is None
+    facts = json.loads(good)
+    facts["sha256"] = base64.b64encode(b"\0" * 32).decode()  # does not match sha256_hex
+    record.write_text(json.dumps(facts))
+    assert cache.lookup(key) is None
+
+    record.write_text(good)
+    assert cache.lookup(key) is not None
+    os.chmod(directory, 0o777)  # writable by others: not trusted
+    assert cache.lookup(key) is None
+    os.chmod(directory, 0o700)
+    if os.geteuid() == 0:
+        os.chown(directory, 4242, 4242)  # owned by someone else: not trusted
+        assert cache.lookup(key) is None
+    (tmp_path / "file").write_bytes(b"")
+    assert PackageCache(str(tmp_path / "file")).lookup(key) is None
+    PackageCache(str(tmp_path / "file")).record(key, build(tmp_path, source, name="x.zip")[0])  # no error
+
+
+def test_cache_hit_still_refuses_bad_trees(tmp_path):
+    source = make_tree(tmp_path / "src")
+    cache = PackageCache(str(tmp_path / "cache"))
+    build(tmp_path, source, cache=cache)
+    os.symlink("/etc/hostname", os.path.join(source, "python", "leak"))
+    with pytest.raises(LayerInputError, match="points outside source_dir"):
+        cached_package_info(source, [], cache)

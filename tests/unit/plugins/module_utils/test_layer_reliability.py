@@ -344,7 +344,8 @@ def test_many_runs_at_once_leave_exactly_one_new_version(tmp_path):
     managers = [LayerVersionManager(client) for _run in range(10)]
     desired = build_desired("l1")
     current = managers[0].read_newest("l1")
-    published = [manager._publish_once(desired.with_content(LocalZipSource(path).content_sha256()), LocalZipSource(path), 1, Progress()) for manager in managers]
+    wanted = desired.with_content(LocalZipSource(path).content_sha256())
+    published = [manager._publish_once(wanted, LocalZipSource(path), 1, Progress()) for manager in managers]
     for manager, ours in reversed(list(zip(managers, published))):  # the last publisher settles first
         manager._settle(ours, current["version"], Progress())
     assert sorted(client.versions) == [1, 2]  # one new version; 1 is the superseded one, which each run deletes after settling
@@ -597,3 +598,28 @@ def test_a_replace_that_cannot_restore_reports_the_statement_removed():
     assert result["unrestored_permissions"] == ["share"]
     assert "removed statement share" in result["msg"] and "Not done: put the previous statement share back" in result["msg"]
     assert "share" not in client.policies[1]
+
+
+def test_a_failed_read_after_the_publish_still_names_the_superseded_version_left(tmp_path):
+    """The load test's finding: the settle read after a publish failed, and the result did not say version 1 was left."""
+    path, _code_sha256 = zip_file(tmp_path)
+    client = FakeLambda()
+    client.add_version("old-hash")
+    original_list = client.list_layer_versions
+    lists = []
+
+    def list_then_refuse(**kwargs):
+        lists.append(1)
+        if len(lists) > 1:  # the reads after the publish
+            client.calls.append("ListLayerVersions")
+            raise client_error("AccessDeniedException", 403, "ListLayerVersions")
+        return original_list(**kwargs)
+
+    client.list_layer_versions = list_then_refuse
+    progress = Progress()
+    with pytest.raises(AnsibleLambdaLayerError) as error:
+        LayerVersionManager(client).present(build_desired("l1"), LocalZipSource(path), progress=progress)
+    result = failure_result(progress, error.value)
+    assert result["changed"] is True and result["layer_version"]["version"] == 2
+    assert result["undeleted_versions"] == [1]
+    assert "Not done: delete version 1" in result["msg"] and "state=absent and version=1" in result["msg"]

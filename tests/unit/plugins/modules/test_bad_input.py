@@ -161,6 +161,9 @@ LAYER_VERSION_CASES = [
     # ansible-core's int type takes a bool as it is (bool is an int in Python).
     ("version-bool", {"layer_name": "l", "state": "absent", "version": True}, "version", "not a layer version number"),
     ("no-source", {"layer_name": "l"}, "filename, source_dir, s3_bucket", "missing"),
+    ("amazon-aws-content", {"layer_name": "l", "content": {"zip_file": "x.zip"}}, "content", "here the package is filename"),
+    ("amazon-aws-version-minus-one", {"layer_name": "l", "state": "absent", "version": -1}, "version", "to delete every version, leave version out"),
+    ("runtime-typo", {"layer_name": "l", "filename": "{good}", "compatible_runtimes": ["pyhton3.12"]}, "compatible_runtimes", "did you mean python3.12"),
     ("keep-versions-zero", {"layer_name": "l", "filename": "{good}", "keep_versions": 0}, "keep_versions", "1 or more"),
     ("keep-versions-negative", {"layer_name": "l", "filename": "{good}", "keep_versions": -2}, "keep_versions", "1 or more"),
     ("keep-versions-bool", {"layer_name": "l", "filename": "{good}", "keep_versions": True}, "keep_versions", "not a number of versions"),
