@@ -182,10 +182,10 @@ def write_tree(root, order, modes, mtime_of, owner=None):
 def make_trees(directory):
     """Two copies of one tree: same paths, bytes and executable bits, everything else different.
 
-    original: files created in path order, modes 0644/0755, modification times in 2001;
-    copy: created in the reverse order (so a directory may list them otherwise), modes
-    0600/0664 and 0700/0711/0775, times of today minus a few hours, and (when run as root)
-    owned by nobody (65534).
+    original (DIR/original): files created in path order, modes 0644/0755, modification times
+    in 2001; duplicate (DIR/copy): created in the reverse order (so a directory may list them
+    otherwise), modes 0600/0640/0664 and 0700/0711/0775, times of today minus a few hours, and
+    (when run as root) owned by nobody (65534).
     """
     original = os.path.join(directory, "original")
     copy = os.path.join(directory, "copy")
@@ -198,11 +198,10 @@ def make_trees(directory):
     os.chmod(os.path.join(copy, "python"), 0o700)
     return {
         "original": original,
-        "copy": copy,
+        "duplicate": copy,
         "files": count,
         "unzipped_size": sum(len(content) for _path, content, _executable in TREE_FILES),
         "owners_differ": owner is not None,
-        "listing": {"original": sorted(os.listdir(os.path.join(original, "python", "layer_pkg"))), "copy": os.listdir(os.path.join(copy, "python", "layer_pkg"))},
     }
 
 
@@ -232,6 +231,7 @@ def make_huge(directory):
     The zip holds 251 MiB of zeros, deflated (a few hundred KiB on disk); the tree holds one
     sparse file of 251 MiB (no disk blocks), which the module refuses from its size alone.
     """
+    os.makedirs(directory, exist_ok=True)
     path = os.path.join(directory, "huge.zip")
     zeros = b"\0" * MiB
     entry_info = zipfile.ZipInfo("python/zeros.bin", date_time=(2024, 1, 1, 0, 0, 0))
@@ -290,7 +290,9 @@ def s3_objects(bucket):
     versions = {}
     for page in s3.get_paginator("list_object_versions").paginate(Bucket=bucket):
         for item in page.get("Versions", []):
-            request = {"Bucket": bucket, "Key": item["Key"], "VersionId": item["VersionId"]}
+            request = {"Bucket": bucket, "Key": item["Key"]}
+            if item["VersionId"] != "null":  # an unversioned bucket's only version (moto refuses "null" as a VersionId)
+                request["VersionId"] = item["VersionId"]
             head = s3.head_object(ChecksumMode="ENABLED", **request)
             digest = hashlib.sha256()
             body = s3.get_object(**request)["Body"]
@@ -306,12 +308,10 @@ def s3_objects(bucket):
                     "metadata": head.get("Metadata", {}),
                     "sha256": base64.b64encode(digest.digest()).decode("ascii"),
                     "sha256_hex": digest.hexdigest(),
-                    "last_modified": item["LastModified"].isoformat(),
                 }
             )
-    for key in versions:
-        versions[key].sort(key=lambda version: version["last_modified"], reverse=True)
-    return {"bucket": bucket, "keys": sorted(versions), "versions": versions}
+    # ListObjectVersions gives each key's versions newest first (S3 documents it; moto does it).
+    return {"bucket": bucket, "object_keys": sorted(versions), "versions": versions}
 
 
 def s3_put(bucket, key, path, sha256):
