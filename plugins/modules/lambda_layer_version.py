@@ -251,6 +251,40 @@ EXAMPLES = r"""
   ansible.builtin.debug:
     msg: "{{ shared_utils.layer_version.arn }}"
 
+- name: Publish a layer from a directory, zipped reproducibly (an unchanged tree publishes nothing)
+  layerwise.aws.lambda_layer_version:
+    layer_name: my-deps
+    source_dir: build/layer
+    excludes:
+      - __pycache__
+      - "*.pyc"
+    compatible_runtimes:
+      - python3.12
+
+- name: Publish a package over 50 MiB by staging it through S3 (uploaded only when a publish is due)
+  layerwise.aws.lambda_layer_version:
+    layer_name: big-deps
+    source_dir: build/layer
+    excludes:
+      - __pycache__
+      - "*.pyc"
+    s3_bucket: my-artifacts
+    compatible_runtimes:
+      - python3.12
+  register: big_deps
+
+- name: Show where the package was staged
+  ansible.builtin.debug:
+    msg: "s3://{{ big_deps.package.s3_bucket }}/{{ big_deps.package.s3_key }}"
+
+- name: Let Lambda read the package from the versioned bucket instead of copying it
+  layerwise.aws.lambda_layer_version:
+    layer_name: big-deps-referenced
+    filename: build/shared-utils.zip
+    s3_bucket: my-artifacts
+    s3_key: layers/shared-utils.zip
+    s3_object_storage_mode: REFERENCE
+
 - name: Publish from S3, using S3's SHA-256 checksum when the object has one
   layerwise.aws.lambda_layer_version:
     layer_name: numpy-layer
