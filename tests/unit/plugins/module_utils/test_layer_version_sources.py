@@ -60,9 +60,10 @@ def no_s3_client():
 
 
 def zip_bytes(payload="x = 1\n"):
+    """The same bytes on every call: a fixed entry date (writestr with a name would stamp the current second)."""
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w") as archive:
-        archive.writestr("python/mod.py", payload)
+        archive.writestr(zipfile.ZipInfo("python/mod.py", date_time=(2024, 1, 1, 0, 0, 0)), payload)
     return buffer.getvalue()
 
 
