@@ -418,6 +418,8 @@ def cleanup_functions(prefix):
                 iam.delete_role(RoleName=role["RoleName"])
                 roles.append(role["RoleName"])
     return {"deleted_functions": deleted, "deleted_roles": roles}
+
+
 def delete_bucket(s3, bucket):
     """Delete the bucket with every object version, delete marker and unfinished multipart upload in it."""
     try:
