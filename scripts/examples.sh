@@ -15,4 +15,6 @@ if [ "${1:-}" = list ]; then
     shift
     exec "$VENV/bin/python" tests/examples/run_examples.py list "$@"
 fi
+# The runner's own tests first (ansible-test units does not collect tests/unit/tools/).
+"$VENV/bin/python" -m pytest -q -p no:cacheprovider tests/unit/tools/test_run_examples.py
 exec "$VENV/bin/python" tests/examples/run_examples.py run "$@"

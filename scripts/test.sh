@@ -31,6 +31,24 @@ render_docs() {
     done
 }
 
+# meta/runtime.yml's requires_ansible and galaxy.yml's amazon.aws dependency name their lowest
+# versions: each ansible-core line from there to the newest tested must be in the list given.
+claimed_lines_tested() {
+    local lowest amazon_aws minor line newest=0
+    for line in "$@"; do [ "${line#*.}" -gt "$newest" ] && newest=${line#*.}; done
+    lowest=$(sed -n 's/^requires_ansible: *">=\([0-9]*\.[0-9]*\).*/\1/p' meta/runtime.yml)
+    amazon_aws=$(sed -n 's/^ *amazon\.aws: *">=\([0-9.]*\)".*/\1/p' galaxy.yml)
+    [ -n "$lowest" ] || { echo "requires_ansible in meta/runtime.yml is not \">=X.Y...\"" >&2; return 1; }
+    for ((minor = ${lowest#*.}; minor <= newest; minor++)); do
+        if [[ " $* " != *" ${lowest%%.*}.$minor "* ]]; then
+            echo "ansible-core ${lowest%%.*}.$minor is claimed (requires_ansible >=$lowest) but not tested" >&2
+            return 1
+        fi
+    done
+    [ "$amazon_aws" = 9.0.0 ] || { echo "galaxy.yml claims amazon.aws >=$amazon_aws; the integration step below tests 9.0.0" >&2; return 1; }
+    echo "ansible-core $lowest to ${lowest%%.*}.$newest: each line tested; amazon.aws: $amazon_aws, the lowest claimed, tested"
+}
+
 step "ansible-test sanity" bash scripts/ansible-test.sh sanity
 step "ansible-test units" bash scripts/ansible-test.sh units
 step "ansible-test integration" bash scripts/ansible-test.sh integration
@@ -45,6 +63,23 @@ step "load at Lambda's quota (reduced: 2 x 10 layers + 3 runs on one layer)" \
 step "ansible-lint (production) on examples and integration targets" bash scripts/lint.sh
 step "ansible-test sanity (ansible-core 2.21, Python 3.12)" env ANSIBLE_TEST_CORE=2.21 bash scripts/ansible-test.sh sanity
 step "ansible-test units (ansible-core 2.21, Python 3.12)" env ANSIBLE_TEST_CORE=2.21 bash scripts/ansible-test.sh units
+# The other ansible-core lines that meta/runtime.yml claims, each with a Python it supports:
+# every sanity test but pylint (the costliest, whose findings do not depend on the line: it
+# runs on 2.19 and 2.21 above) and every unit test.
+other_core_lines=(2.17:3.10 2.18:3.12 2.20:3.13)
+for line in "${other_core_lines[@]}"; do
+    core=${line%%:*} python=${line##*:}
+    step "ansible-test sanity without pylint (ansible-core $core, Python $python)" \
+        env ANSIBLE_TEST_CORE="$core" ANSIBLE_TEST_PYTHON="$python" bash scripts/ansible-test.sh sanity --skip-test pylint
+    step "ansible-test units (ansible-core $core, Python $python)" \
+        env ANSIBLE_TEST_CORE="$core" ANSIBLE_TEST_PYTHON="$python" bash scripts/ansible-test.sh units
+done
+step "every ansible-core line from requires_ansible on is tested above" claimed_lines_tested 2.19 2.21 "${other_core_lines[@]%%:*}"
+# The lowest amazon.aws that galaxy.yml claims (9.0.0, bundled by ansible 11.0.0), in a cache
+# of its own: the targets of the core module and of the action group that extends amazon.aws's.
+step "ansible-test integration on amazon.aws 9.0.0 (lambda_layer_version, module_defaults_group)" \
+    env CACHE="$CACHE/amazon.aws-9" ANSIBLE_PACKAGE_VERSION=11.0.0 \
+    bash scripts/ansible-test.sh integration lambda_layer_version module_defaults_group
 step "antsibull-docs lint and HTML docs site" bash scripts/docs-site.sh
 step "antsibull-changelog lint" bash scripts/changelog.sh
 step "build the tarball, install it, run it" bash scripts/build-install-test.sh

@@ -501,7 +501,7 @@ def command_run(args):
                 failed += 1
     finally:
         local_aws.stop(state_dir)
-    print(f"examples: {passed} documents passed, {failed} failed, {skipped} blocks marked not runnable (logs in {logs})")
+    print(f"examples: {passed} documents passed, {failed} failed, {skipped} YAML blocks marked not runnable (logs in {logs})")
     print(f"examples: {passed} passed, {failed} failed")
     return 1 if failed else 0
 
