@@ -86,11 +86,14 @@ def _without_marker(statements):
 class LayerVersionManager:
     """present and absent for one layer at a time; safe to share between threads (it keeps no run state)."""
 
-    def __init__(self, lambda_client, check_mode=False, warn=None, publish_client=None):
+    def __init__(self, lambda_client, check_mode=False, warn=None, publish_client=None, newest_hints=None):
         self.client = lambda_client
         self.publish_client = publish_client or lambda_client
         self.check_mode = check_mode
         self.warn = warn or (lambda message: None)
+        # {layer name: newest version number} read beforehand (ListLayers, see _layer_bulk): it
+        # replaces the first ListLayerVersions of _read_newest(count=1); read only, never updated.
+        self.newest_hints = newest_hints or {}
 
     def read_newest(self, layer_name):
         """Facts of the newest version, or None: two read calls however many versions exist."""
@@ -102,8 +105,12 @@ class LayerVersionManager:
         Bounded: when the list names a version that cannot be read (deleted in
         between), the list is read again, at most READ_ATTEMPTS times in all.
         """
-        for _attempt in range(READ_ATTEMPTS):
-            numbers = [summary["Version"] for summary in list_newest_layer_versions(self.client, layer_name, max_items=count)][:count]
+        hint = self.newest_hints.get(layer_name) if count == 1 else None
+        for attempt in range(READ_ATTEMPTS):
+            if hint is not None and attempt == 0:
+                numbers = [hint]  # a stale hint (version deleted since) is caught by the get below: then list
+            else:
+                numbers = [summary["Version"] for summary in list_newest_layer_versions(self.client, layer_name, max_items=count)][:count]
             if not numbers:
                 return None, []
             response = get_layer_version(self.client, layer_name, numbers[0])

@@ -186,6 +186,10 @@ BULK_CASES = [
     ("item-both-sources", {"layers": [{"layer_name": "l", "filename": "{good}", "s3_bucket": "b", "s3_key": "k"}]}, "filename|s3_bucket", "mutually exclusive"),
     ("concurrency-zero", {"layers": [], "max_concurrency": 0}, "max_concurrency", "between 1 and 64"),
     ("concurrency-huge", {"layers": [], "max_concurrency": 10 ** 9}, "max_concurrency", "between 1 and 64"),
+    ("pace-negative", {"layers": [], "max_requests_per_second": -1}, "max_requests_per_second", "between 0 and 10000"),
+    ("pace-nan", {"layers": [], "max_requests_per_second": "nan"}, "max_requests_per_second", "between 0 and 10000"),
+    ("pace-word", {"layers": [], "max_requests_per_second": "fast"}, "max_requests_per_second", "float"),
+    ("item-region-bad", {"layers": [{"layer_name": "l", "filename": "{good}", "region": "EU West"}]}, "layers[0] (l): region", "not an AWS region name"),
 ]
 
 
