@@ -2,6 +2,7 @@
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
 """The fault-injection proxy (setup_fault_proxy/files/fault_proxy.py) with real boto3 clients, against moto in-process and a stub upstream."""
 
+import collections
 import concurrent.futures
 import hashlib
 import http.client
@@ -342,7 +343,7 @@ def test_log_has_no_secrets(proxy):
     with OPENER.open(presigned, timeout=10) as response:
         assert response.read() == b"package-bytes"
     log = control(proxy, "GET", "/log")
-    assert all(set(entry) == {"operation", "method", "path", "action"} for entry in log)
+    assert all(set(entry) == {"operation", "method", "path", "action", "region"} for entry in log)
     text = json.dumps(log)
     for secret in ("testing", "X-Amz", "Signature", "package-bytes", "?"):
         assert secret not in text
@@ -769,6 +770,8 @@ def test_rate_limit_buckets_scope_and_rules(proxy):
     }
     assert stats["by_operation"]["ListLayers"] == {"received": 6, "forwarded": 4, "throttled": 2, "ruled": 0}
     assert stats["by_action"] == {"status": 5, "forwarded": 9, "throttled": 2}
+    regions = collections.Counter((entry["region"], entry["operation"]) for entry in control(proxy, "GET", "/log"))
+    assert regions == {("us-east-1", "GetLayerVersion"): 5, ("us-east-1", "ListLayers"): 5, ("eu-west-1", "ListLayers"): 1, ("us-east-1", "ListBuckets"): 5}
 
     # reset: rules, log and stats go, the buckets are full again, the limits stay.
     control(proxy, "POST", "/reset")
@@ -910,7 +913,7 @@ def test_cli_limits_rule_stats(tmp_path, stub_proxy, monkeypatch, capsys):
             assert response.read() == b"{}"
         stats = cli_json("stats")
         assert (stats["received"], stats["ruled"], stats["by_operation"]["GetObject"]["ruled"]) == (1, 1, 1)
-        assert cli_json("log") == [{"operation": "GetObject", "method": "GET", "path": "/bucket/key", "action": "garbage"}]
+        assert cli_json("log") == [{"operation": "GetObject", "method": "GET", "path": "/bucket/key", "action": "garbage", "region": "unknown"}]
         assert cli_json("limits", '{"rate": 2}') == {"rate": 2, "burst": 2, "latency_ms": 0, "scope": ["*"]}
         assert cli_json("limits", "--latency-ms", "5")["latency_ms"] == 5
         assert cli_json("limits")["latency_ms"] == 5

@@ -23,7 +23,7 @@ match a fault rule, and requests the rate limiter refuses:
     DELETE /__faults__/rules        remove every rule
     DELETE /__faults__/rules/ID     remove one rule
     GET    /__faults__/log          every proxied request since the last clear:
-                                    [{"operation", "method", "path", "action"}, ...]
+                                    [{"operation", "method", "path", "action", "region"}, ...]
     DELETE /__faults__/log          clear the log and the stats
     GET    /__faults__/stats        counters since the last clear (see "Stats" below)
     POST   /__faults__/limits       set the proxy-wide limits (JSON, see "Limits"), answers them
@@ -565,7 +565,7 @@ class FaultState:
     def record(self, operation, method, path, action, region="unknown"):
         outcome = action if action in ("forwarded", "throttled") else "ruled"
         with self.lock:
-            self.log.append({"operation": operation, "method": method, "path": path, "action": action})
+            self.log.append({"operation": operation, "method": method, "path": path, "action": action, "region": region})
             stats = self.stats
             stats["by_action"][action] = stats["by_action"].get(action, 0) + 1
             for counts in (stats, stats["by_operation"].setdefault(operation, empty_counts()), stats["by_region"].setdefault(region, empty_counts())):
