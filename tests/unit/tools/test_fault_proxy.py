@@ -807,6 +807,31 @@ def test_latency(proxy):
     assert control(proxy, "GET", "/stats")["forwarded"] == 2
 
 
+def test_page_size_cuts_list_answers_into_pages_as_aws_does(proxy):
+    lam = client("lambda", proxy)
+    direct = [f"fp-page-{number}" for number in range(7)]
+    for name in direct:
+        lam.publish_layer_version(LayerName=name, Content={"ZipFile": layer_zip()})
+    for _number in range(2):
+        lam.publish_layer_version(LayerName="fp-page-0", Content={"ZipFile": layer_zip()})
+    assert len(lam.list_layers(MaxItems=2)["Layers"]) == 7  # moto alone ignores MaxItems
+    assert control(proxy, "POST", "/limits", {"page_size": 3}) == {"rate": None, "burst": None, "latency_ms": 0, "scope": ["*"], "page_size": 3}
+    control(proxy, "DELETE", "/log")
+    first = lam.list_layers()
+    assert [layer["LayerName"] for layer in first["Layers"]] == direct[:3] and first["NextMarker"]
+    pages = list(lam.get_paginator("list_layers").paginate())
+    assert [[layer["LayerName"] for layer in page["Layers"]] for page in pages] == [direct[:3], direct[3:6], direct[6:]]
+    assert "NextMarker" not in pages[-1]
+    assert [layer["LayerName"] for layer in lam.list_layers(MaxItems=2)["Layers"]] == direct[:2]
+    assert [version["Version"] for version in lam.list_layer_versions(LayerName="fp-page-0", MaxItems=1)["LayerVersions"]] == [3]
+    assert [version["Version"] for version in lam.list_layer_versions(LayerName="fp-page-0")["LayerVersions"]] == [3, 2, 1]
+    assert operations(proxy) == [("ListLayers", "forwarded")] * 5 + [("ListLayerVersions", "forwarded")] * 2
+    with pytest.raises(ClientError):  # an error answer passes as it came
+        lam.get_layer_version(LayerName="fp-page-0", VersionNumber=9)
+    for bad in ({"page_size": 0}, {"page_size": "50"}, {"page_size": True}):
+        assert "error" in control(proxy, "POST", "/limits", bad, expect=400), bad
+
+
 def test_limits_and_new_rules_refused(proxy):
     for bad in (
         {"rate": 0},
