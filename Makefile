@@ -1,7 +1,7 @@
 # Two commands do everything on a fresh machine (Python 3.11+, PyPI reachable, no Galaxy needed):
 #   make demo   publish a layer against a local AWS endpoint, again unchanged, then a check-mode diff
 #   make test   sanity, unit and integration tests (the command CI runs)
-.PHONY: demo test setup sanity units integration lint docs release bench clean
+.PHONY: demo test setup sanity units integration lint docs release bench bench-realistic clean
 
 demo:
 	bash scripts/demo.sh
@@ -32,6 +32,9 @@ release:
 
 bench:
 	bash benchmarks/run.sh
+
+bench-realistic:
+	bash benchmarks/run.sh realistic
 
 clean:
 	rm -rf .venv .cache tests/output
