@@ -311,7 +311,9 @@ resource "aws_lambda_layer_version" "{alias}" {{
         loop_item = {key: f"{{{{ item.{key} }}}}" for key in case.layers[0]}
         playbooks = {
             "ours-bulk": [{"name": "Layers", "layerwise.aws.lambda_layer_versions": {"layers": bulk_items}}],
-            "ours-loop": [{"name": "Layer", "layerwise.aws.lambda_layer_version": loop_item, "loop": case.layers, "loop_control": {"label": "{{ item.layer_name }}"}}],
+            "ours-loop": [
+                {"name": "Layer", "layerwise.aws.lambda_layer_version": loop_item, "loop": case.layers, "loop_control": {"label": "{{ item.layer_name }}"}}
+            ],
             "info-loop": [
                 {
                     "name": "Read",
@@ -323,7 +325,8 @@ resource "aws_lambda_layer_version" "{alias}" {{
         }
         if len(case.layers) == 1:  # one task, not a loop
             playbooks["ours-loop"] = [{"name": "Layer", "layerwise.aws.lambda_layer_version": dict(case.layers[0])}]
-            playbooks["info-loop"] = [{"name": "Read", "amazon.aws.lambda_layer_info": {"name": case.layers[0]["layer_name"], "region": case.layers[0]["region"]}}]
+            read = {"name": case.layers[0]["layer_name"], "region": case.layers[0]["region"]}
+            playbooks["info-loop"] = [{"name": "Read", "amazon.aws.lambda_layer_info": read}]
         for label, tasks in playbooks.items():
             with open(os.path.join(self.run_dir, f"{case.name}-{label}.yml"), "w", encoding="utf-8") as playbook:
                 json.dump(play(tasks), playbook, indent=1)
@@ -546,7 +549,8 @@ resource "aws_lambda_layer_version" "{alias}" {{
         self.out("| case | ratio | wall |")
         self.out("|---|---|---:|")
         for case in self.cases.values():
-            for numerator, denominator in (("ours-bulk", "tf"), ("ours-bulk", "ours-loop"), ("ours-loop", "info-loop"), ("ours-before", "info-loop"), ("ours-loop", "ours-before")):
+            pairs = (("ours-bulk", "tf"), ("ours-bulk", "ours-loop"), ("ours-loop", "info-loop"), ("ours-before", "info-loop"), ("ours-loop", "ours-before"))
+            for numerator, denominator in pairs:
                 value = self.ratio(case.name, numerator, denominator)
                 if value is not None:
                     self.out(f"| {case.name} | {numerator} / {denominator} | {value:.2f} |")

@@ -133,7 +133,7 @@ options:
 notes:
   - Warnings about an item (such as a deprecated runtime) start with the item's position and layer name.
   - Listing the layers needs the C(lambda:ListLayers) permission (on resource V(*)). Without it, or if the listing
-    fails for any other reason, every item reads its own newest version: the run is the same, one request per item
+    fails for any other reason, every item reads its own newest version; the run is the same, one request per item
     dearer.
   - A version number read by the listing is as fresh as the listing, at the start of the run; a version deleted since
     is noticed (GetLayerVersion then says it does not exist, and the item lists its versions again).

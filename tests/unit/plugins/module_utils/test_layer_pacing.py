@@ -30,7 +30,7 @@ class FakeTime:
 def test_a_full_bucket_lets_a_burst_through_then_spaces_requests_at_the_rate():
     fake = FakeTime()
     pacer = RequestPacer(15, clock=fake.clock, sleep=fake.sleep)
-    waits = [pacer.acquire() for _ in range(18)]
+    waits = [pacer.acquire() for _number in range(18)]
     assert waits[:15] == [0.0] * 15
     assert waits[15:] == pytest.approx([1 / 15, 2 / 15, 3 / 15])
 
@@ -38,15 +38,15 @@ def test_a_full_bucket_lets_a_burst_through_then_spaces_requests_at_the_rate():
 def test_the_bucket_refills_with_time_up_to_the_burst():
     fake = FakeTime()
     pacer = RequestPacer(10, burst=2, clock=fake.clock, sleep=fake.sleep)
-    assert [pacer.acquire() for _ in range(3)] == pytest.approx([0.0, 0.0, 0.1])
+    assert [pacer.acquire() for _number in range(3)] == pytest.approx([0.0, 0.0, 0.1])
     fake.now += 10.0  # long idle: the bucket holds its burst, not 100 tokens
-    assert [pacer.acquire() for _ in range(3)] == pytest.approx([0.0, 0.0, 0.1])
+    assert [pacer.acquire() for _number in range(3)] == pytest.approx([0.0, 0.0, 0.1])
 
 
 def test_over_a_long_run_the_rate_is_kept():
     fake = FakeTime()
     pacer = RequestPacer(15, clock=fake.clock, sleep=fake.sleep)
-    for _ in range(15 + 150):
+    for _number in range(15 + 150):
         fake.now += pacer.acquire()  # each caller waits its turn, then sends
     assert fake.now - 100.0 == pytest.approx(10.0)
 
@@ -54,7 +54,7 @@ def test_over_a_long_run_the_rate_is_kept():
 def test_threads_share_one_bucket():
     fake = FakeTime()
     pacer = RequestPacer(5, burst=1, clock=fake.clock, sleep=fake.sleep)
-    threads = [threading.Thread(target=pacer.acquire) for _ in range(6)]
+    threads = [threading.Thread(target=pacer.acquire) for _number in range(6)]
     for thread in threads:
         thread.start()
     for thread in threads:

@@ -238,7 +238,7 @@ def test_each_regions_client_is_paced_on_its_own(run_module, clients, package):
     with patch("ansible_collections.layerwise.aws.plugins.module_utils._layer_bulk.pace_client", lambda client, pacer: paced.append((client, pacer.rate))):
         layers = [{"layer_name": "l", "region": region, "filename": package[0]} for region in ("eu-west-1", "eu-west-2")]
         run(run_module, layers, max_requests_per_second=7, _ansible_check_mode=True)
-    assert [(client, rate) for client, rate in paced] == [(clients.of("lambda", "eu-west-1"), 7.0), (clients.of("lambda", "eu-west-2"), 7.0)]
+    assert paced == [(clients.of("lambda", "eu-west-1"), 7.0), (clients.of("lambda", "eu-west-2"), 7.0)]
 
 
 def test_no_pacing_with_zero_requests_per_second(run_module, clients, package):
