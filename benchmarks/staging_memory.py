@@ -61,7 +61,7 @@ def child(case, endpoint, path):
 
     from ansible_collections.layerwise.aws.plugins.module_utils import _layer_staging  # pylint: disable=import-outside-toplevel
     from ansible_collections.layerwise.aws.plugins.module_utils._layer_retry import client_config  # pylint: disable=import-outside-toplevel
-    from ansible_collections.layerwise.aws.plugins.module_utils._layer_source import sha256_of_file  # pylint: disable=import-outside-toplevel
+    from ansible_collections.layerwise.aws.plugins.module_utils._layer_hash import sha256_of_file  # pylint: disable=import-outside-toplevel
 
     client = boto3.client(
         "s3", region_name="us-east-1", endpoint_url=endpoint, aws_access_key_id="testing", aws_secret_access_key="testing", config=client_config()

@@ -24,7 +24,9 @@ export ANSIBLE_COLLECTIONS_PATH=$COLLECTIONS
 # Playbooks on localhost must run modules with the virtualenv's Python (boto3 is there),
 # not whatever interpreter discovery finds.
 export ANSIBLE_PYTHON_INTERPRETER=$venv/bin/python
-export ANSIBLE_LOCALHOST_WARNING=false ANSIBLE_INVENTORY_UNPARSED_WARNING=false ANSIBLE_FORCE_COLOR=${ANSIBLE_FORCE_COLOR:-1}
+export ANSIBLE_LOCALHOST_WARNING=false ANSIBLE_INVENTORY_UNPARSED_WARNING=false
+# No forced colour: a log or a pipe gets plain text, a terminal gets colour unless NO_COLOR is set.
+honour_no_color
 
 make_zip() {
     "$venv/bin/python" - "$1" "$2" <<'PY'
@@ -50,3 +52,14 @@ playbook examples/publish_layer.yml -e "layer_zip=$work/layer.zip" --check --dif
 echo "== 4. What exists now: still one version (the check-mode run wrote nothing)"
 playbook examples/read_layer.yml
 echo "== The local endpoint is stopped on exit; nothing was sent to real AWS."
+
+# The way in for whoever runs this next: the same environment, by make or by hand.
+cat <<NEXT
+
+== Next: use the collection yourself (README.md, "Use it yourself")
+make shell    # a shell where ansible-doc and ansible-playbook find layerwise.aws and amazon.aws,
+              # with a local AWS endpoint of its own and dummy credentials; exit stops it
+Or, in this shell (the collection is a copy of this checkout, refreshed by make demo and make shell):
+export ANSIBLE_COLLECTIONS_PATH=$(printf %q "$COLLECTIONS") PATH=$(printf %q "$venv/bin"):"\$PATH" ANSIBLE_PYTHON_INTERPRETER=$(printf %q "$venv/bin/python")
+ansible-doc layerwise.aws.lambda_layer_version
+NEXT

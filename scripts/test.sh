@@ -34,9 +34,14 @@ render_docs() {
 step "ansible-test sanity" bash scripts/ansible-test.sh sanity
 step "ansible-test units" bash scripts/ansible-test.sh units
 step "ansible-test integration" bash scripts/ansible-test.sh integration
+step "documentation examples against the local endpoint" bash scripts/examples.sh
+step "newcomer: make demo, its way in, the documented shell commands in make shell" bash scripts/newcomer-test.sh
 step "execution environment (ansible-builder create + introspection)" bash scripts/ee-test.sh
 step "AWX-style jobs through ansible-runner" bash scripts/awx-runner-test.sh
 step "ansible-doc renders every module" render_docs
+# The reduced form of `make load` (30-50 s on 2 busy cores; the runs are stopped after 75 s).
+step "load at Lambda's quota (reduced: 2 x 10 layers + 3 runs on one layer)" \
+    "$VENV/bin/python" scripts/load-test.py --processes 2 --layers 10 --single-runs 3 --timeout 75
 step "ansible-lint (production) on examples and integration targets" bash scripts/lint.sh
 step "ansible-test sanity (ansible-core 2.21, Python 3.12)" env ANSIBLE_TEST_CORE=2.21 bash scripts/ansible-test.sh sanity
 step "ansible-test units (ansible-core 2.21, Python 3.12)" env ANSIBLE_TEST_CORE=2.21 bash scripts/ansible-test.sh units

@@ -7,18 +7,24 @@
 
 PRIVATE to the collection: not a public API, may change without notice.
 
-Every call is retried as ``_layer_retry`` says and turns botocore errors into
-an AnsibleLambdaLayerError that ``fail_json_aws_error`` reports with the AWS
-error code. Clients are made by ``aws_client``, without botocore's own retries.
+Every call is rate-limited and retried as ``_layer_retry`` says (the client is
+the first positional argument of each function: the rate limiter is chosen by
+its service, region and endpoint) and turns botocore errors into an
+AnsibleLambdaLayerError that ``fail_json_aws_error`` reports with the AWS error
+code. A ``MalformedResponse`` raised inside one of these functions is retried
+like a server error by the reads and never by the writes; it is not wrapped.
+Clients are made by ``aws_client``, without botocore's own retries.
 """
 
 from ansible_collections.amazon.aws.plugins.module_utils.botocore import is_boto3_error_code
 from ansible_collections.amazon.aws.plugins.module_utils.errors import AWSErrorHandler
 from ansible_collections.amazon.aws.plugins.module_utils.exceptions import AnsibleAWSError
 
+from ansible_collections.layerwise.aws.plugins.module_utils._layer_errors import LayerInputError
 from ansible_collections.layerwise.aws.plugins.module_utils._layer_responses import checked_call
 from ansible_collections.layerwise.aws.plugins.module_utils._layer_responses import checked_pages
 from ansible_collections.layerwise.aws.plugins.module_utils._layer_retry import client_config
+from ansible_collections.layerwise.aws.plugins.module_utils._layer_retry import failure_kind
 from ansible_collections.layerwise.aws.plugins.module_utils._layer_retry import retry_idempotent
 from ansible_collections.layerwise.aws.plugins.module_utils._layer_retry import retry_refused
 
@@ -40,13 +46,29 @@ class S3ObjectErrorHandler(AWSErrorHandler):
 
     @classmethod
     def _is_missing(cls):
-        # HeadObject has no body, so a missing key or version is a bare 404.
-        return is_boto3_error_code(["404", "NoSuchKey", "NoSuchVersion", "NotFound"])
+        # HeadObject has no body, so a missing key, version or bucket is a bare 404 (some endpoints name NoSuchBucket);
+        # callers tell a missing bucket apart with HeadBucket.
+        return is_boto3_error_code(["404", "NoSuchKey", "NoSuchVersion", "NotFound", "NoSuchBucket"])
 
 
-def aws_client(module, service, pool_size=10, **kwargs):
-    """A client of an AnsibleAWSModule whose only retries are the collection's (see _layer_retry)."""
-    return module.client(service, config=client_config(pool_size), **kwargs)
+def aws_client(module, service, pool_size=10, read_timeout=None, **kwargs):
+    """A client of an AnsibleAWSModule whose only retries and timeouts are the collection's (see _layer_retry).
+
+    ``pool_size``: connections the threads sharing the client may hold at once.
+    ``read_timeout``: seconds of silence before a request is given up; ``READ_TIMEOUT``
+    (15 s) by default, ``publish_read_timeout(package_bytes)`` for a publish client.
+    ``kwargs`` go to ``module.client`` (``region=`` for another region).
+
+    The user's ``aws_config`` (proxies, user agent, signature version, S3 addressing
+    style, ...) applies, except its ``retries`` and timeouts: amazon.aws merges
+    ``aws_config`` over ``config``, so the merged settings are passed as both and
+    botocore's blind retries (which could publish twice) cannot come back.
+    """
+    try:
+        config = client_config(pool_size, read_timeout=read_timeout, user_config=module.params.get("aws_config"))
+    except ValueError as e:
+        module.fail_json(msg=f"aws_config: not a valid botocore configuration: {e}")
+    return module.client(service, config=config, aws_config=config, **kwargs)
 
 
 # What the collection reads from the answers that describe one layer version.
@@ -83,7 +105,8 @@ def list_layer_versions(client, layer_name, **filters):
 
     ``filters``: CompatibleRuntime and CompatibleArchitecture, as the API takes them.
     """
-    summaries = [summary for page in checked_pages(client, "ListLayerVersions", SUMMARY_MEMBERS, LayerName=layer_name, **filters) for summary in page["LayerVersions"]]
+    pages = checked_pages(client, "ListLayerVersions", SUMMARY_MEMBERS, LayerName=layer_name, **filters)
+    summaries = [summary for page in pages for summary in page["LayerVersions"]]
     return sorted(summaries, key=lambda summary: summary["Version"], reverse=True)
 
 
@@ -122,6 +145,21 @@ def list_newest_layer_versions(client, layer_name, max_items=10):
     return sorted(summaries, key=lambda summary: summary["Version"], reverse=True)
 
 
+# What the usage scan reads from ListFunctions: which function (and version) each configuration is.
+FUNCTION_MEMBERS = ("Functions", "Functions[].FunctionArn", "Functions[].Version")
+
+
+@LambdaLayerErrorHandler.common_error_handler("list functions")
+@retry_idempotent
+def list_function_configurations(client):
+    """The configuration of every function of the region, $LATEST and every published version, all pages read.
+
+    ListFunctions with FunctionVersion=ALL answers at most 50 configurations per call.
+    """
+    pages = checked_pages(client, "ListFunctions", FUNCTION_MEMBERS, FunctionVersion="ALL")
+    return [function for page in pages for function in page["Functions"]]
+
+
 @LambdaLayerErrorHandler.common_error_handler("publish layer version")
 @retry_refused
 def publish_layer_version(client, **request):
@@ -144,12 +182,33 @@ def get_caller_account_id(sts_client):
 
 @S3ObjectErrorHandler.list_error_handler("read the S3 object's metadata", None)
 @retry_idempotent
+def _head_object(s3_client, request):
+    return checked_call(s3_client, "HeadObject", ("ContentLength",), **request)
+
+
 def head_s3_object(s3_client, bucket, key, version_id=None):
-    """HeadObject with checksums enabled, or None when the object does not exist."""
+    """HeadObject with checksums enabled, or None when the object does not exist.
+
+    With ``version_id``, S3 saying there is no such version raises LayerInputError
+    naming ``s3_object_version``: a version id the key does not have answers 404, and
+    any version id on a bucket that never had versioning enabled a bare 400 (HeadObject
+    has no body to say more), which would otherwise read "Bad Request".
+    """
     request = {"Bucket": bucket, "Key": key, "ChecksumMode": "ENABLED"}
     if version_id:
         request["VersionId"] = version_id
-    return checked_call(s3_client, "HeadObject", ("ContentLength",), **request)
+    try:
+        head = _head_object(s3_client, request)
+    except AnsibleLambdaLayerError as e:
+        if not (version_id and failure_kind(e.exception) in ("400", "InvalidArgument")):
+            raise
+        raise LayerInputError(
+            f"s3_object_version: bucket {bucket} has no object version {version_id!r} of key {key!r}"
+            " (S3 answered 400 Bad Request: is versioning enabled on the bucket?)"
+        ) from e
+    if head is None and version_id:
+        raise LayerInputError(f"s3_object_version: bucket {bucket} has no object version {version_id!r} of key {key!r} (S3 answered 404 Not Found)")
+    return head
 
 
 @S3ObjectErrorHandler.common_error_handler("read the S3 object")

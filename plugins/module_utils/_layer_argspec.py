@@ -17,9 +17,12 @@ def layer_version_options():
         layer_name=dict(type="str", required=True, aliases=["name"]),
         state=dict(type="str", choices=["present", "absent"], default="present"),
         filename=dict(type="path"),
+        source_dir=dict(type="path"),
+        excludes=dict(type="list", elements="str"),
         s3_bucket=dict(type="str"),
         s3_key=dict(type="str", no_log=False),
         s3_object_version=dict(type="str"),
+        s3_object_storage_mode=dict(type="str", choices=["COPY", "REFERENCE"]),
         description=dict(type="str"),
         license_info=dict(type="str"),
         compatible_runtimes=dict(type="list", elements="str"),
@@ -27,7 +30,11 @@ def layer_version_options():
         source_code_hash=dict(type="str"),
         skip_destroy=dict(type="bool", default=False),
         copy_permissions=dict(type="bool", default=False),
+        keep_versions=dict(type="int"),
+        prune_in_use=dict(type="bool", default=False),
         version=dict(type="int"),
+        # amazon.aws.lambda_layer's option, accepted only to say what to use instead.
+        content=dict(type="raw"),
     )
 
 
@@ -35,11 +42,17 @@ def layer_version_option_rules():
     """The rules between the options, as AnsibleModule (or a suboption spec) takes them."""
     return dict(
         mutually_exclusive=[
-            ["filename", "s3_bucket"],
-            ["filename", "s3_key"],
+            ["filename", "source_dir"],
+            ["source_dir", "s3_key"],
             ["filename", "s3_object_version"],
+            ["source_dir", "s3_object_version"],
         ],
-        required_together=[["s3_bucket", "s3_key"]],
-        required_by={"s3_object_version": ("s3_bucket", "s3_key")},
-        required_if=[["state", "present", ["filename", "s3_bucket"], True]],
+        required_by={
+            "s3_key": ("s3_bucket",),
+            "s3_object_version": ("s3_bucket", "s3_key"),
+            "s3_object_storage_mode": ("s3_bucket",),
+            "excludes": ("source_dir",),
+        },
+        # state=present needs filename, source_dir or s3_bucket: checked in prepare_task, where a
+        # misplaced amazon.aws 'content' option can be named first.
     )

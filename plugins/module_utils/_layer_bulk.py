@@ -13,14 +13,16 @@ before the first AWS call; then one Lambda client is made per region (each
 item's own ``region``, else the module's), all before the threads start; then,
 per region, the read plan (see ``plan_newest_versions``) may list the region's
 layers once instead of once per item; then the layers run in a bounded pool of
-threads, each with its region's client. Every region's Lambda requests are paced
-to ``max_requests_per_second`` (see ``_layer_pacing``). A layer's failure of any
+threads, each with its region's client; the collection's rate limiter paces each
+region's requests to its quota (see ``_layer_retry``). A layer's failure of any
 kind (bad input, an AWS error, a malformed answer, a file gone, a bug) fails
 that layer only, with its own record of what it wrote; the module fails at the
 end, with every layer's result.
 """
 
+import os
 import re
+import tempfile
 from concurrent.futures import ThreadPoolExecutor
 
 from ansible.module_utils.common.warnings import warn
@@ -30,13 +32,13 @@ from ansible_collections.layerwise.aws.plugins.module_utils._layer_api import aw
 from ansible_collections.layerwise.aws.plugins.module_utils._layer_api import get_caller_account_id
 from ansible_collections.layerwise.aws.plugins.module_utils._layer_api import list_layers_page
 from ansible_collections.layerwise.aws.plugins.module_utils._layer_errors import LayerInputError
+from ansible_collections.layerwise.aws.plugins.module_utils._layer_input import check_arn_partition
 from ansible_collections.layerwise.aws.plugins.module_utils._layer_input import check_layer_arn_location
 from ansible_collections.layerwise.aws.plugins.module_utils._layer_outcome import Progress
 from ansible_collections.layerwise.aws.plugins.module_utils._layer_outcome import failure_result
 from ansible_collections.layerwise.aws.plugins.module_utils._layer_outcome import module_boundary
-from ansible_collections.layerwise.aws.plugins.module_utils._layer_pacing import RequestPacer
-from ansible_collections.layerwise.aws.plugins.module_utils._layer_pacing import pace_client
 from ansible_collections.layerwise.aws.plugins.module_utils._layer_version import LayerVersionManager
+from ansible_collections.layerwise.aws.plugins.module_utils._layer_version import PublishClients
 from ansible_collections.layerwise.aws.plugins.module_utils._layer_version import prepare_task
 
 # The read plan. An unchanged layer costs a ListLayerVersions (its newest version's number)
@@ -52,8 +54,6 @@ from ansible_collections.layerwise.aws.plugins.module_utils._layer_version impor
 # - an item whose layer was not seen (a new layer, or paging stopped) lists its own versions.
 LIST_LAYERS_MIN_ITEMS = 4
 LIST_LAYERS_PAGES_PER_ITEM = 0.25
-# Lambda's control plane quota: requests per second per region and account, reads included.
-DEFAULT_REQUESTS_PER_SECOND = 15.0
 # The shape of an AWS region name (us-east-1, us-gov-west-1, eu-central-2, ...). A name the
 # installed botocore does not know yet is accepted; botocore itself would refuse other shapes.
 _REGION = re.compile(r"^[a-z]{2,}(?:-[a-z0-9]+)*-[0-9]{1,2}$")
@@ -130,11 +130,12 @@ def item_regions(items, module_region):
     return regions
 
 
-def prepare_items(items, regions, lambda_model, s3_client_factories):
+def prepare_items(items, regions, lambda_model, s3_client_factories, workdir):
     """Check every item before the first AWS call; a bad item is rejected on its own.
 
     ``regions``: as ``item_regions`` gives them; ``s3_client_factories``: region -> factory
-    of that region's S3 client (made only if an S3 source needs it).
+    of that region's S3 client (made only if an S3 source needs it); ``workdir``: the run's
+    temporary directory, where each item packages its ``source_dir`` in a folder of its own.
     """
     prepared = []
     for index, (item, region) in enumerate(zip(items, regions)):
@@ -143,8 +144,12 @@ def prepare_items(items, regions, lambda_model, s3_client_factories):
             prepared.append(BulkItem(index, item, item.get("region"), _RejectedTask(item, region)))
             continue
         label = _label(index, item)
+        item_dir = os.path.join(workdir, str(index))
+        os.mkdir(item_dir)
         try:
-            task = prepare_task(item, lambda_model, s3_client_factories[region], warn_function=lambda message, label=label: warn(f"{label}: {message}"))
+            task = prepare_task(
+                item, lambda_model, s3_client_factories[region], warn_function=lambda message, label=label: warn(f"{label}: {message}"), workdir=item_dir
+            )
         except Exception as e:  # pylint: disable=broad-exception-caught
             task = _RejectedTask(item, LayerInputError(f"{label}: {e}") if isinstance(e, LayerInputError) else e)
         prepared.append(BulkItem(index, item, region, task))
@@ -162,17 +167,18 @@ def prepare_items(items, regions, lambda_model, s3_client_factories):
 
 
 def check_arns(prepared, sts_client_factory):
-    """A layer ARN must name its item's region and the caller's account (one STS call, only if an ARN is given)."""
+    """A layer ARN must name its item's region (in its partition) and the caller's account (one STS call, only if an ARN is given)."""
     with_arn = [bulk_item for bulk_item in prepared if not bulk_item.rejected and getattr(bulk_item.task, "arn_parts", None) is not None]
     for bulk_item in list(with_arn):
         arn_region = bulk_item.task.arn_parts["region"]
-        if arn_region != bulk_item.region:
-            bulk_item.reject(
-                LayerInputError(
-                    f"{bulk_item.label}: layer_name: the ARN names region {arn_region}, but the item works in region {bulk_item.region}"
-                    " (its region, else the module's)"
+        try:  # partition and region first: a wrong one fails with no AWS call at all
+            check_arn_partition(bulk_item.task.arn_parts, bulk_item.region)
+            if arn_region != bulk_item.region:
+                raise LayerInputError(
+                    f"layer_name: the ARN names region {arn_region}, but the item works in region {bulk_item.region} (its region, else the module's)"
                 )
-            )
+        except LayerInputError as e:
+            bulk_item.reject(LayerInputError(f"{bulk_item.label}: {e}"))
             with_arn.remove(bulk_item)
     if not with_arn:
         return
@@ -258,12 +264,14 @@ RESULT_KEYS = (
     "copied_permissions",
     "uncopied_permissions",
     "finished_superseded_version",
+    "kept_in_use",
+    "package",
     "msg",
     "error",
 )
 
 
-def combine(items, outcomes, with_diff, module_region=None):
+def combine(items, outcomes, with_diff, module_region=None, check_mode=False):
     """The module's result: per-layer results in order, one diff per layer (headed by its name, and region if several)."""
     several_regions = len({bulk_item.region for bulk_item in items if bulk_item.region}) > 1
     results = []
@@ -289,24 +297,38 @@ def combine(items, outcomes, with_diff, module_region=None):
             item["diff"] = outcome["diff"]
             diffs.append(dict(outcome["diff"], before_header=header, after_header=header))
         results.append(item)
-    combined = {"changed": any(item["changed"] for item in results), "results": results}
+    summary = {
+        "changed": sum(1 for item in results if item["changed"] and not item["failed"]),
+        "unchanged": sum(1 for item in results if not item["changed"] and not item["failed"]),
+        "failed": sum(1 for item in results if item["failed"]),
+    }
+    would = "would change" if check_mode else "changed"
+    layers = f"{len(results)} layer{'' if len(results) == 1 else 's'}"
+    message = f"{layers}: {summary['changed']} {would}, {summary['unchanged']} unchanged, {summary['failed']} failed"
+    combined = {"changed": any(item["changed"] for item in results), "results": results, "summary": summary, "msg": message}
     if with_diff:
         combined["diff"] = diffs
-    failed = [item for item in results if item["failed"]]
-    if failed:
-        details = "; ".join(
-            f"{item['layer_name']}{' (' + str(item['region']) + ')' if several_regions else ''}: {item['msg']}" for item in failed
-        )
-        combined.update(failed=True, msg=f"{len(failed)} of {len(results)} layers failed (the others were handled): {details}")
     return combined
 
 
-class RegionalLambda:
-    """One region's Lambda client (paced), made before the threads start, and the read plan's numbers for it."""
+def with_failures(combined):
+    """The combined result, failed with a message naming every failed layer (and its region, if several) when any failed."""
+    results = combined["results"]
+    failed = [item for item in results if item["failed"]]
+    if not failed:
+        return combined
+    several_regions = len({item["region"] for item in results}) > 1
+    details = "; ".join(f"{item['layer_name']}{' (' + str(item['region']) + ')' if several_regions else ''}: {item['msg']}" for item in failed)
+    return dict(combined, failed=True, msg=f"{len(failed)} of {len(results)} layers failed (the others were handled): {details}")
 
-    def __init__(self, region, client):
+
+class RegionalLambda:
+    """One region's Lambda clients, made before the threads start, and the read plan's numbers for it."""
+
+    def __init__(self, region, client, publish_client_for):
         self.region = region
         self.client = client
+        self.publish_client_for = publish_client_for
         self.hints = {}
         self.list_layers_pages = 0
 
@@ -315,16 +337,18 @@ class RegionalLambda:
         self.hints, self.list_layers_pages = plan_newest_versions(self.client, names)
 
 
-def regional_clients(module, regions, pool_size, requests_per_second):
-    """{region: RegionalLambda}, one Lambda client per region, each paced on its own (quotas are per region)."""
+def regional_clients(module, regions, pool_size):
+    """{region: RegionalLambda}, one Lambda client per region.
+
+    The collection's rate limiter (``_layer_retry``) keeps one bucket per service, region
+    and endpoint: each region's requests are paced to its own quota.
+    """
     clients = {}
     for region in regions:
         if region in clients:
             continue
         client = aws_client(module, "lambda", pool_size=pool_size, region=region)
-        if requests_per_second:
-            pace_client(client, RequestPacer(requests_per_second))
-        clients[region] = RegionalLambda(region, client)
+        clients[region] = RegionalLambda(region, client, PublishClients(module, pool_size=pool_size, region=region))
     return clients
 
 
@@ -336,19 +360,22 @@ def run_bulk_module(module):
         items = params["layers"]
         regions = item_regions(items, module.region)
         valid_regions = [region for region in regions if isinstance(region, str)]
-        lambdas = regional_clients(module, valid_regions, params["max_concurrency"], params["max_requests_per_second"])
-        if lambdas:
-            lambda_model = next(iter(lambdas.values())).client.meta.service_model
-            s3_factories = {region: _LazyClient(module, "s3", region) for region in lambdas}
-            prepared = prepare_items(items, regions, lambda_model, s3_factories)
-            check_arns(prepared, lambda region: aws_client(module, "sts", region=region))
-        else:
-            prepared = prepare_items(items, regions, None, {})
-        managers = {}
-        for region, regional in lambdas.items():
-            regional.plan([bulk_item.task for bulk_item in prepared if bulk_item.region == region and not bulk_item.rejected])
-            managers[region] = LayerVersionManager(regional.client, check_mode=module.check_mode, warn=warn, newest_hints=regional.hints)
-        outcomes = run_tasks([(managers.get(bulk_item.region), bulk_item.task) for bulk_item in prepared], params["max_concurrency"])
-        return combine(prepared, outcomes, module._diff, module_region=module.region)
+        lambdas = regional_clients(module, valid_regions, params["max_concurrency"])
+        with tempfile.TemporaryDirectory(prefix="layerwise-") as workdir:
+            if lambdas:
+                lambda_model = next(iter(lambdas.values())).client.meta.service_model
+                s3_factories = {region: _LazyClient(module, "s3", region) for region in lambdas}
+                prepared = prepare_items(items, regions, lambda_model, s3_factories, workdir)
+                check_arns(prepared, lambda region: aws_client(module, "sts", region=region))
+            else:
+                prepared = prepare_items(items, regions, None, {}, workdir)
+            managers = {}
+            for region, regional in lambdas.items():
+                regional.plan([bulk_item.task for bulk_item in prepared if bulk_item.region == region and not bulk_item.rejected])
+                managers[region] = LayerVersionManager(
+                    regional.client, check_mode=module.check_mode, warn=warn, publish_client_for=regional.publish_client_for, newest_hints=regional.hints
+                )
+            outcomes = run_tasks([(managers.get(bulk_item.region), bulk_item.task) for bulk_item in prepared], params["max_concurrency"])
+        return with_failures(combine(prepared, outcomes, module._diff, module_region=module.region, check_mode=module.check_mode))
 
     module_boundary(module, work)

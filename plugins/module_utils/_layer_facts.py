@@ -12,6 +12,8 @@ One function builds them from any Lambda answer that describes a version
 of the collection.
 """
 
+from ansible_collections.layerwise.aws.plugins.module_utils._layer_staging import resolved_s3_object_facts
+
 FACT_KEYS = (
     "arn",
     "layer_arn",
@@ -26,6 +28,7 @@ FACT_KEYS = (
     "created_date",
     "signing_job_arn",
     "signing_profile_version_arn",
+    "resolved_s3_object",
 )
 
 
@@ -56,6 +59,7 @@ def layer_version_facts(response):
         "created_date": response.get("CreatedDate"),
         "signing_job_arn": content.get("SigningJobArn"),
         "signing_profile_version_arn": content.get("SigningProfileVersionArn"),
+        "resolved_s3_object": resolved_s3_object_facts(response),
     }
 
 

@@ -21,9 +21,12 @@ from ansible_collections.layerwise.aws.plugins.module_utils._layer_api import li
 from ansible_collections.layerwise.aws.plugins.module_utils._layer_api import list_layers
 from ansible_collections.layerwise.aws.plugins.module_utils._layer_errors import LayerInputError
 from ansible_collections.layerwise.aws.plugins.module_utils._layer_facts import layer_version_facts
+from ansible_collections.layerwise.aws.plugins.module_utils._layer_input import check_arn_partition
 from ansible_collections.layerwise.aws.plugins.module_utils._layer_input import check_version_number
 from ansible_collections.layerwise.aws.plugins.module_utils._layer_input import parse_layer_arn
 from ansible_collections.layerwise.aws.plugins.module_utils._layer_input import parse_layer_name
+from ansible_collections.layerwise.aws.plugins.module_utils._layer_lifecycle import UsageScanner
+from ansible_collections.layerwise.aws.plugins.module_utils._layer_lifecycle import add_usage
 from ansible_collections.layerwise.aws.plugins.module_utils._layer_outcome import module_boundary
 from ansible_collections.layerwise.aws.plugins.module_utils._layer_permission import read_policy
 
@@ -107,7 +110,12 @@ class LayerVersionReader:
         return [item for item in items if _matches(item, runtime, architecture)]
 
 
-def _check_info_params(params):
+def _check_info_params(params, region=None):
+    """The ARN parts of ``arn`` or ``layer_name`` (None for a plain name or neither), all checked.
+
+    ``region``: the module's region. An ARN in another region is read there, but only
+    in the module's partition: its credentials are valid nowhere else.
+    """
     if params["version"] is not None:
         check_version_number(params["version"])
         if not params["layer_name"]:
@@ -115,15 +123,18 @@ def _check_info_params(params):
     if params["latest"] and not (params["layer_name"] or params["arn"]):
         raise LayerInputError("latest: needs layer_name or a layer ARN in arn (without either, every layer's newest version is returned)")
     if params["arn"] is not None:
-        parts = parse_layer_arn(params["arn"])
+        option, parts = "arn", parse_layer_arn(params["arn"], option="arn")
         if parts is None:
             raise LayerInputError(
                 f"arn: {params['arn']!r} is not a layer version ARN (arn:aws:lambda:REGION:ACCOUNT:layer:NAME:VERSION) or layer ARN"
             )
-        return parts
-    if params["layer_name"] is not None:
-        return parse_layer_name(params["layer_name"])[1]
-    return None
+    elif params["layer_name"] is not None:
+        option, parts = "layer_name", parse_layer_name(params["layer_name"])[1]
+    else:
+        return None
+    if parts is not None:
+        check_arn_partition(parts, region, option)
+    return parts
 
 
 def _layer_ref(module, arn_parts):
@@ -146,7 +157,7 @@ def run_info_module(module):
     filters = {"runtime": params["compatible_runtime"], "architecture": params["compatible_architecture"]}
 
     def work(_progress):
-        arn_parts = _check_info_params(params)
+        arn_parts = _check_info_params(params, module.region)
         if arn_parts is not None:
             layer_ref, client = _layer_ref(module, arn_parts)
         else:
@@ -159,6 +170,9 @@ def run_info_module(module):
             items = [item for item in reader.version(layer_ref, version) if _matches(item, **filters)]
         else:
             items = reader.versions(layer_ref, latest=params["latest"], **filters)
-        return {"changed": False, "layer_versions": items}
+        if params["include_usage"]:
+            items = add_usage(items, UsageScanner(), client)
+        found = f"found {len(items)} layer version{'' if len(items) == 1 else 's'}"
+        return {"changed": False, "layer_versions": items, "msg": found}
 
     module_boundary(module, work)

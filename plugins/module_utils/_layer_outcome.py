@@ -83,7 +83,7 @@ class Progress:
         elif not isinstance(error, LayerInputError):
             parts.append("Nothing was written")
         result["changed"] = self.changed
-        result["msg"] = ". ".join(parts) + "."
+        result["msg"] = ". ".join(parts) + "." if len(parts) > 1 else str(error)
         return result
 
 
@@ -101,6 +101,11 @@ def failure_result(progress, error):
     result = progress.failure(error)
     cause = error.exception if isinstance(error, AnsibleAWSError) and error.exception is not None else error
     result.update(_botocore_details(cause))
+    if type(cause).__name__ in ("NoCredentialsError", "PartialCredentialsError"):
+        result["msg"] += (
+            " Set access_key and secret_key (and session_token for temporary credentials), or profile, or the"
+            " AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY environment variables, or run where a role provides them."
+        )
     if not isinstance(error, (LayerInputError, AnsibleAWSError)) and not type(error).__module__.startswith("botocore"):
         # Not one of the collection's own failures (an OSError, a bug): its type helps; its traceback is not shown.
         result["msg"] = f"{type(error).__name__}: {result['msg']}"

@@ -16,6 +16,8 @@ the plain account id and an ``OrganizationId`` key.
 import json
 import re
 
+from ansible_collections.amazon.aws.plugins.module_utils.arn import parse_aws_arn
+
 from ansible_collections.layerwise.aws.plugins.module_utils._layer_api import AnsibleLambdaLayerError
 from ansible_collections.layerwise.aws.plugins.module_utils._layer_api import add_layer_version_permission
 from ansible_collections.layerwise.aws.plugins.module_utils._layer_api import aws_client
@@ -25,9 +27,11 @@ from ansible_collections.layerwise.aws.plugins.module_utils._layer_api import ge
 from ansible_collections.layerwise.aws.plugins.module_utils._layer_api import remove_layer_version_permission
 from ansible_collections.layerwise.aws.plugins.module_utils._layer_errors import LayerInputError
 from ansible_collections.layerwise.aws.plugins.module_utils._layer_input import check_layer_arn_location
+from ansible_collections.layerwise.aws.plugins.module_utils._layer_input import check_layer_arn_region
 from ansible_collections.layerwise.aws.plugins.module_utils._layer_input import check_version_number
 from ansible_collections.layerwise.aws.plugins.module_utils._layer_input import parse_layer_arn
 from ansible_collections.layerwise.aws.plugins.module_utils._layer_input import parse_layer_name
+from ansible_collections.layerwise.aws.plugins.module_utils._layer_input import partition_of_region
 from ansible_collections.layerwise.aws.plugins.module_utils._layer_outcome import Progress
 from ansible_collections.layerwise.aws.plugins.module_utils._layer_outcome import Step
 from ansible_collections.layerwise.aws.plugins.module_utils._layer_outcome import module_boundary
@@ -35,26 +39,38 @@ from ansible_collections.layerwise.aws.plugins.module_utils._layer_retry import 
 from ansible_collections.layerwise.aws.plugins.module_utils._layer_retry import outcome_unknown
 
 DEFAULT_ACTION = "lambda:GetLayerVersion"
-_ACCOUNT = re.compile(r"^\d{12}$")
-_ACCOUNT_ROOT = re.compile(r"^arn:aws[a-zA-Z-]*:iam::(\d{12}):root$")
-_ORGANIZATION = re.compile(r"^o-[a-z0-9]{10,32}$")
-_STATEMENT_ID = re.compile(r"^([a-zA-Z0-9-_]+)$")
+# \A and \Z (not ^ and $, which let a trailing line break through) so that every
+# match is whole; explicit [0-9], since \d matches any Unicode digit.
+_ACCOUNT = re.compile(r"\A[0-9]{12}\Z")
+_ACCOUNT_ROOT = re.compile(r"\Aarn:aws(?:-[a-z]+)*:iam::([0-9]{12}):root\Z")
+_ORGANIZATION = re.compile(r"\Ao-[a-z0-9]{10,32}\Z")
+_STATEMENT_ID = re.compile(r"\A[a-zA-Z0-9_-]{1,100}\Z")
 
 
-def check_permission_options(statement_id, principal, organization_id, state):
-    """The permission options that the argument spec cannot check; messages name the option."""
-    if not _STATEMENT_ID.match(statement_id or "") or len(statement_id) > 100:
+def check_permission_options(statement_id, principal, organization_id, state, region=None):
+    """The permission options that the argument spec cannot check; messages name the option.
+
+    ``region``: the module's region; an account root ARN in ``principal`` must be in its partition.
+    """
+    if not isinstance(statement_id, str) or not _STATEMENT_ID.fullmatch(statement_id):
         raise LayerInputError(f"statement_id: {statement_id!r} must be 1 to 100 of a-z, A-Z, 0-9, '-' and '_'")
     if state == "absent":
         return
     if principal is None:
         raise LayerInputError("principal: required with state=present (an account id, or '*' for everyone)")
-    if principal != "*" and not _ACCOUNT.match(principal) and not _ACCOUNT_ROOT.match(principal):
+    root = _ACCOUNT_ROOT.fullmatch(principal)
+    if principal != "*" and not _ACCOUNT.fullmatch(principal) and not root:
         raise LayerInputError(f"principal: {principal!r} is not an AWS account id (12 digits), an account root ARN, or '*'")
+    if root and region:
+        partition, own = parse_aws_arn(principal)["partition"], partition_of_region(region)
+        if own is not None and own != partition:
+            raise LayerInputError(
+                f"principal: the account root ARN is in partition {partition}, but the module works in region {region}, which is in partition {own}"
+            )
     if organization_id is not None:
         if principal != "*":
             raise LayerInputError("organization_id: only valid with principal='*' (it limits everyone to the organization's accounts)")
-        if not _ORGANIZATION.match(organization_id):
+        if not _ORGANIZATION.fullmatch(organization_id):
             raise LayerInputError(f"organization_id: {organization_id!r} is not an organization id (o- and 10 to 32 of a-z, 0-9)")
 
 
@@ -176,10 +192,12 @@ class PermissionManager:
         policy, revision_id = read_policy(self.client, layer_name, version)
         current = find_statement(policy, desired["statement_id"])
         progress.facts.update(statement=current, policy=policy, revision_id=revision_id)
+        sid = desired["statement_id"]
         if current == desired:
-            return self._result(False, current, current, policy, revision_id)
+            return self._result(False, current, current, policy, revision_id, f"statement {sid} of version {version} is up to date")
+        verb = "replace" if current is not None else "add"
         if self.check_mode:
-            return self._result(True, current, desired, policy, revision_id)
+            return self._result(True, current, desired, policy, revision_id, f"would {verb} statement {sid} of version {version}")
         if current is not None:
             # Replace: remove, then add; the revision id makes a concurrent change fail instead of being lost.
             remove_statement(self.client, layer_name, version, desired["statement_id"], revision_id)
@@ -193,7 +211,8 @@ class PermissionManager:
             raise
         progress.wrote(f"added statement {desired['statement_id']} to version {version}")
         policy, revision_id = read_policy(self.client, layer_name, version)
-        return self._result(True, current, find_statement(policy, desired["statement_id"]), policy, revision_id)
+        done = "replaced" if current is not None else "added"
+        return self._result(True, current, find_statement(policy, sid), policy, revision_id, f"{done} statement {sid} of version {version}")
 
     def _put_back(self, layer_name, version, previous, progress):
         """The replacing statement could not be added: the previous one goes back, so nothing is lost."""
@@ -211,19 +230,22 @@ class PermissionManager:
         policy, revision_id = read_policy(self.client, layer_name, version)
         current = find_statement(policy, statement_id)
         progress.facts.update(statement=current, policy=policy, revision_id=revision_id)
-        if current is None or skip_destroy:
-            return self._result(False, current, current, policy, revision_id)
+        if current is None:
+            return self._result(False, None, None, policy, revision_id, f"statement {statement_id} of version {version} does not exist: nothing to remove")
+        if skip_destroy:
+            return self._result(False, current, current, policy, revision_id, f"skip_destroy: statement {statement_id} of version {version} kept")
         if self.check_mode:
-            return self._result(True, current, None, policy, revision_id)
+            return self._result(True, current, None, policy, revision_id, f"would remove statement {statement_id} of version {version}")
         remove_statement(self.client, layer_name, version, statement_id, revision_id)
         progress.wrote(f"removed statement {statement_id} of version {version}", statement=None)
         policy, revision_id = read_policy(self.client, layer_name, version)
-        return self._result(True, current, None, policy, revision_id)
+        return self._result(True, current, None, policy, revision_id, f"removed statement {statement_id} of version {version}")
 
     @staticmethod
-    def _result(changed, before, after, policy, revision_id):
+    def _result(changed, before, after, policy, revision_id, msg):
         return {
             "changed": changed,
+            "msg": msg,
             "statement": after,
             "policy": policy,
             "revision_id": revision_id,
@@ -251,10 +273,11 @@ def run_permission_module(module):
     def work(progress):
         layer_name, version, arn_parts, version_option = _target_version(module)
         progress.facts.update(layer_name=layer_name, version=version)
-        check_permission_options(params["statement_id"], params["principal"], params["organization_id"], params["state"])
+        check_permission_options(params["statement_id"], params["principal"], params["organization_id"], params["state"], region=module.region)
         client = aws_client(module, "lambda")
         if arn_parts is not None:
             option = "arn" if version_option == "arn" else "layer_name"
+            check_layer_arn_region(arn_parts, module.region, option=option)  # before the STS call
             check_layer_arn_location(arn_parts, module.region, get_caller_account_id(aws_client(module, "sts")), option=option)
         if get_layer_version(client, layer_name, version) is None:
             raise LayerInputError(f"{version_option}: version {version} of layer {layer_name} does not exist")

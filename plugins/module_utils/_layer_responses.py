@@ -23,7 +23,10 @@ try:
     from botocore import xform_name as _method_name
     from botocore.parsers import ResponseParserError
 except ImportError:  # AnsibleAWSModule reports a missing botocore.
-    ResponseParserError = type(None)
+
+    class ResponseParserError(Exception):
+        """Never raised: botocore is missing."""
+
     _method_name = None
 
 from ansible_collections.layerwise.aws.plugins.module_utils._layer_errors import MalformedResponse

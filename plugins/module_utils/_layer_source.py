@@ -15,55 +15,43 @@ One family of sources, one small interface:
 - ``ensure_publishable()``: fail (naming the option) unless a publish can be made
   from it; called only when a publish is due;
 - ``publish_content()``: the ``Content`` of PublishLayerVersion.
+- ``package_facts()``: the ``package`` facts of a local package, else None.
 
-Hashes are what Lambda reports as CodeSha256: the base64-encoded SHA-256 of the
-zip. They are computed in fixed-size chunks, so memory does not grow with the
-size of the package.
+Hashes are what Lambda reports as CodeSha256 (``_layer_hash``).
 """
 
 import base64
 import binascii
-import hashlib
 import os
 import stat
 import zipfile
 
-from ansible_collections.layerwise.aws.plugins.module_utils._layer_api import S3ObjectErrorHandler
 from ansible_collections.layerwise.aws.plugins.module_utils._layer_api import head_s3_object
-from ansible_collections.layerwise.aws.plugins.module_utils._layer_api import open_s3_object
 from ansible_collections.layerwise.aws.plugins.module_utils._layer_errors import LayerInputError
+from ansible_collections.layerwise.aws.plugins.module_utils._layer_hash import full_object_sha256
+from ansible_collections.layerwise.aws.plugins.module_utils._layer_hash import sha256_of_file
+from ansible_collections.layerwise.aws.plugins.module_utils._layer_hash import sha256_of_s3_object
+from ansible_collections.layerwise.aws.plugins.module_utils._layer_package import build_package
+from ansible_collections.layerwise.aws.plugins.module_utils._layer_package import zip_unzipped_size
+from ansible_collections.layerwise.aws.plugins.module_utils._layer_staging import REFERENCE
+from ansible_collections.layerwise.aws.plugins.module_utils._layer_staging import _pinnable_version
+from ansible_collections.layerwise.aws.plugins.module_utils._layer_staging import check_bucket
+from ansible_collections.layerwise.aws.plugins.module_utils._layer_staging import check_reference_bucket
+from ansible_collections.layerwise.aws.plugins.module_utils._layer_staging import default_staging_key
+from ansible_collections.layerwise.aws.plugins.module_utils._layer_staging import publish_content
+from ansible_collections.layerwise.aws.plugins.module_utils._layer_staging import sha256_hex
+from ansible_collections.layerwise.aws.plugins.module_utils._layer_staging import stage_package
 
 # PublishLayerVersion takes at most 50 MB of zip in the request itself; larger
 # packages must come from S3.
 DIRECT_UPLOAD_LIMIT = 50 * 1024 * 1024
-CHUNK_SIZE = 1024 * 1024
 _ZIP_MAGIC = (b"PK\x03\x04", b"PK\x05\x06")
 
 
-def b64_digest(digest):
-    return base64.b64encode(digest).decode("ascii")
-
-
-def sha256_of_stream(readinto):
-    """SHA-256 of everything ``readinto`` yields, reading into one reused buffer."""
-    digest = hashlib.sha256()
-    buffer = bytearray(CHUNK_SIZE)
-    view = memoryview(buffer)
-    while True:
-        count = readinto(buffer)
-        if not count:
-            break
-        digest.update(view[:count])
-    return b64_digest(digest.digest())
-
-
-def sha256_of_file(path):
-    with open(path, "rb") as package:
-        return sha256_of_stream(package.readinto)
-
-
-def check_local_zip(path):
+def check_local_zip(path, direct=True):
     """Fail with a message naming ``filename`` unless ``path`` is a usable zip.
+
+    ``direct``: it is to be published in the request itself (at most 50 MiB).
 
     Returns the file's size in bytes. Nothing here touches AWS.
     """
@@ -83,10 +71,10 @@ def check_local_zip(path):
         raise LayerInputError(f"filename: {path} is not a regular file")
     if info.st_size == 0:
         raise LayerInputError(f"filename: {path} is empty")
-    if info.st_size > DIRECT_UPLOAD_LIMIT:
+    if direct and info.st_size > DIRECT_UPLOAD_LIMIT:
         raise LayerInputError(
             f"filename: {path} is {info.st_size} bytes, over the {DIRECT_UPLOAD_LIMIT} bytes (50 MiB) that Lambda accepts"
-            " in a direct upload; upload it to S3 and use s3_bucket and s3_key instead"
+            " in a direct upload; add s3_bucket to stage it through S3"
         )
     try:
         with open(path, "rb") as package:
@@ -154,60 +142,105 @@ def check_source_code_hash(value):
     return value
 
 
-def full_object_sha256(head):
-    """The object's full-object SHA-256 from a HeadObject answer, or None.
-
-    S3 returns ChecksumSHA256 only when the object was stored with a SHA-256
-    checksum. A multipart upload's composite checksum ("<b64>-<parts>", type
-    COMPOSITE) is a hash of hashes, not of the content, so it cannot be used.
-    """
-    checksum = head.get("ChecksumSHA256")
-    if not checksum:
-        return None
-    checksum_type = head.get("ChecksumType")
-    if checksum_type == "FULL_OBJECT" or (checksum_type is None and "-" not in checksum):
-        return checksum
-    return None
-
-
-@S3ObjectErrorHandler.common_error_handler("hash the S3 object")
-def sha256_of_s3_object(s3_client, bucket, key, version_id=None):
-    """Stream the object through SHA-256 without keeping it in memory."""
-    body = open_s3_object(s3_client, bucket, key, version_id)
-    try:
-        digest = hashlib.sha256()
-        for chunk in body.iter_chunks(CHUNK_SIZE):
-            digest.update(chunk)
-        return b64_digest(digest.digest())
-    finally:
-        body.close()
-
-
 class LocalZipSource:
-    """A zip file on the host the module runs on, checked when created."""
+    """A zip file on the host the module runs on, checked when created (before any AWS call).
 
-    def __init__(self, path):
+    ``direct``: published in the request itself, so at most DIRECT_UPLOAD_LIMIT;
+    a staged zip (see StagedSource) has no such limit. Either way its unzipped
+    size must fit Lambda's limit, read from the zip's central directory.
+    """
+
+    option = "filename"
+
+    def __init__(self, path, direct=True):
         self.path = path
-        self.size = check_local_zip(path)
+        self.size = check_local_zip(path, direct=direct)
+        self.unzipped_size, self.files = zip_unzipped_size(path, option="filename")
+        self._sha256 = None
 
     def content_sha256(self, needed=True):
-        return sha256_of_file(self.path)
+        if self._sha256 is None:
+            self._sha256 = sha256_of_file(self.path)
+        return self._sha256
 
-    def ensure_publishable(self):
+    def ensure_publishable(self, check_mode=False, progress=None):
         """Checked when created."""
 
     def publish_content(self):
         return {"ZipFile": read_local_zip(self.path)}
 
+    def package_facts(self):
+        return {"sha256": self.content_sha256(), "size": self.size, "unzipped_size": self.unzipped_size, "files": self.files}
+
+
+class DirectorySource(LocalZipSource):
+    """A directory, packaged reproducibly into ``workdir`` when created (before any AWS call)."""
+
+    option = "source_dir"
+
+    def __init__(self, source_dir, excludes, workdir, direct=True):  # pylint: disable=super-init-not-called
+        info = build_package(source_dir, excludes, os.path.join(workdir, "package.zip"))
+        if direct and info.size > DIRECT_UPLOAD_LIMIT:
+            raise LayerInputError(
+                f"source_dir: the package of {source_dir} is {info.size} bytes, over the {DIRECT_UPLOAD_LIMIT} bytes (50 MiB) that"
+                " Lambda accepts in a direct upload; add s3_bucket to stage it through S3"
+            )
+        self.path = info.path
+        self.size = info.size
+        self.unzipped_size = info.unzipped_size
+        self.files = info.files
+        self._sha256 = info.sha256
+
+
+class StagedSource:
+    """A local package (a zip file or a packaged directory) staged through S3 when a publish is due.
+
+    The object is ``key``, by default ``layerwise/<layer_name>/<sha256-hex>.zip``;
+    it is uploaded only when it does not already hold the package's bytes, and
+    never in check mode. The publish then reads it from S3, pinned to the
+    version the upload made (on a versioned bucket).
+    """
+
+    def __init__(self, local, s3_client, bucket, key=None, storage_mode=None, layer_name=None):
+        self.local = local
+        self.option = local.option
+        self.s3_client = s3_client
+        self.bucket = bucket
+        self.key = key or default_staging_key(layer_name, sha256_hex(local.content_sha256()))
+        self.storage_mode = storage_mode
+        self.size = local.size
+        self.staged = None
+
+    def content_sha256(self, needed=True):
+        return self.local.content_sha256()
+
+    def ensure_publishable(self, check_mode=False, progress=None):
+        self.staged = stage_package(
+            self.s3_client, self.bucket, self.key, self.local.path, self.local.content_sha256(), self.local.size,
+            check_mode=check_mode, storage_mode=self.storage_mode,
+        )
+        if self.staged.uploaded and not check_mode and progress is not None:
+            progress.wrote(f"uploaded the package to s3://{self.bucket}/{self.key}", package=self.package_facts())
+
+    def publish_content(self):
+        return publish_content(self.bucket, self.key, self.staged.version_id, self.storage_mode)
+
+    def package_facts(self):
+        version_id = self.staged.version_id if self.staged is not None else None
+        return dict(self.local.package_facts(), s3_bucket=self.bucket, s3_key=self.key, s3_object_version=version_id)
+
 
 class S3Source:
     """A zip in S3. HeadObject is made at most once; the object is read only when its hash is needed."""
 
-    def __init__(self, s3_client, bucket, key, version_id=None):
+    option = "s3_key"
+
+    def __init__(self, s3_client, bucket, key, version_id=None, storage_mode=None):
         self.s3_client = s3_client
         self.bucket = bucket
         self.key = key
         self.version_id = version_id
+        self.storage_mode = storage_mode
         self._head = None
 
     @property
@@ -221,6 +254,7 @@ class S3Source:
             if head is None:
                 # AWS refuses to publish from a missing object; some endpoints (moto)
                 # publish an empty package instead, so it is checked here for both.
+                check_bucket(self.s3_client, self.bucket)  # a missing bucket is named as such
                 raise LayerInputError(f"s3_key: {self.location} does not exist or cannot be read")
             self._head = head
         return self._head
@@ -229,7 +263,9 @@ class S3Source:
     def size(self):
         return self._read_head().get("ContentLength")
 
-    def ensure_publishable(self):
+    def ensure_publishable(self, check_mode=False, progress=None):
+        if self.storage_mode == REFERENCE:
+            check_reference_bucket(self.s3_client, self.bucket)
         self._read_head()
 
     def content_sha256(self, needed=True):
@@ -240,7 +276,15 @@ class S3Source:
         return sha256_of_s3_object(self.s3_client, self.bucket, self.key, self.version_id)
 
     def publish_content(self):
-        content = {"S3Bucket": self.bucket, "S3Key": self.key}
-        if self.version_id:
-            content["S3ObjectVersion"] = self.version_id
-        return content
+        if not self.storage_mode:
+            content = {"S3Bucket": self.bucket, "S3Key": self.key}
+            if self.version_id:
+                content["S3ObjectVersion"] = self.version_id
+            return content
+        # With a storage mode, the object version read is pinned: REFERENCE keeps referring to it.
+        version_id = self.version_id or _pinnable_version(self._read_head().get("VersionId"))
+        return publish_content(self.bucket, self.key, version_id, self.storage_mode)
+
+    @staticmethod
+    def package_facts():
+        return None

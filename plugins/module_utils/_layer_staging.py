@@ -68,9 +68,9 @@ from ansible_collections.layerwise.aws.plugins.module_utils._layer_api import S3
 from ansible_collections.layerwise.aws.plugins.module_utils._layer_api import head_s3_object
 from ansible_collections.layerwise.aws.plugins.module_utils._layer_errors import LayerInputError
 from ansible_collections.layerwise.aws.plugins.module_utils._layer_retry import retry_idempotent
-from ansible_collections.layerwise.aws.plugins.module_utils._layer_source import CHUNK_SIZE
-from ansible_collections.layerwise.aws.plugins.module_utils._layer_source import b64_digest
-from ansible_collections.layerwise.aws.plugins.module_utils._layer_source import full_object_sha256
+from ansible_collections.layerwise.aws.plugins.module_utils._layer_hash import CHUNK_SIZE
+from ansible_collections.layerwise.aws.plugins.module_utils._layer_hash import b64_digest
+from ansible_collections.layerwise.aws.plugins.module_utils._layer_hash import full_object_sha256
 
 COPY = "COPY"
 REFERENCE = "REFERENCE"
@@ -339,10 +339,9 @@ def resolve_s3_source(s3_client, bucket, key, version_id=None, storage_mode=None
     check_bucket(s3_client, bucket)
     if storage_mode == REFERENCE:
         check_reference_bucket(s3_client, bucket)
+    # A version id S3 does not know fails in head_s3_object, naming s3_object_version.
     head = _head_or_explain(s3_client, bucket, key, version_id)
     if head is None:
-        if version_id and _head_or_explain(s3_client, bucket, key) is not None:
-            raise LayerInputError(f"s3_object_version: {_location(bucket, key)} has no version {version_id}")
         raise LayerInputError(f"s3_key: {_location(bucket, key)} does not exist")
     return StagedObject(bucket, key, version_id=_pinnable_version(head.get("VersionId")) or version_id, uploaded=False, head=head)
 

@@ -38,7 +38,9 @@ options:
   version:
     description:
       - With O(layer_name), read only this version.
+      - The alias O(version_number) is the name M(amazon.aws.lambda_layer_info) uses.
     type: int
+    aliases: [version_number]
   compatible_runtime:
     description:
       - Only versions compatible with this runtime. Passed to the API as its filter and checked again on the
@@ -67,6 +69,16 @@ options:
       - Costs one GetLayerVersionPolicy call per version, made with the other reads of that version.
     type: bool
     default: false
+  include_usage:
+    description:
+      - Add RV(layer_versions[].used_by) to every returned version, the functions whose configuration references it.
+      - The functions of the account in the region of the layer are listed once per run, whatever the number of versions
+        returned (ListFunctions with C(FunctionVersion=ALL), every page; each call answers at most 50 function configurations,
+        and every published version of a function is one configuration). Needs the C(lambda:ListFunctions) permission.
+      - Only the caller's own functions are seen; functions in other accounts that use a shared version are not.
+    type: bool
+    default: false
+    version_added: "1.1.0"
 notes:
   - Lambda allows about 15 control plane requests per second in an account; throttled reads are retried with
     jittered backoff, so reading hundreds of versions takes some seconds on real AWS.
@@ -84,7 +96,7 @@ extends_documentation_fragment:
 EXAMPLES = r"""
 - name: Read one version by its ARN
   layerwise.aws.lambda_layer_version_info:
-    arn: arn:aws:lambda:us-east-1:123456789012:layer:shared-utils:4
+    arn: arn:aws:lambda:eu-west-1:123456789012:layer:shared-utils:4
   register: by_arn
 
 - name: Read version 3 of a layer by name
@@ -115,9 +127,20 @@ EXAMPLES = r"""
     include_policy: true
   register: shared
 
-- name: Get a download URL for the package
+- name: See which functions use each version of a layer, before deleting any
   layerwise.aws.lambda_layer_version_info:
-    arn: "{{ by_arn.layer_versions[0].arn }}"
+    layer_name: shared-utils
+    include_usage: true
+  register: usage
+
+- name: Show the versions no function uses
+  ansible.builtin.debug:
+    msg: "{{ usage.layer_versions | rejectattr('used_by') | map(attribute='version') | list }}"
+
+- name: Get a download URL for the package of the newest version
+  layerwise.aws.lambda_layer_version_info:
+    layer_name: shared-utils
+    latest: true
     include_content_location: true
   register: with_url
 """
@@ -184,6 +207,12 @@ layer_versions:
       description: The ARN of the signing profile version, if the package was signed.
       type: str
       sample: null
+    resolved_s3_object:
+      description:
+        - With O(layerwise.aws.lambda_layer_version#module:s3_object_storage_mode=REFERENCE), the S3 object the version's archive stays in (C(bucket), C(key),
+          C(version_id)), as Lambda reports it in C(Content.ResolvedS3Object); V(null) for a version Lambda copied.
+      type: dict
+      sample: null
     policy:
       description: The version's policy, parsed; V(null) when the version has none.
       type: dict
@@ -198,6 +227,18 @@ layer_versions:
               AWS: arn:aws:iam::210987654321:root
             Action: lambda:GetLayerVersion
             Resource: arn:aws:lambda:us-east-1:123456789012:layer:shared-utils:4
+    used_by:
+      description:
+        - The ARNs of the functions whose configuration references this version, sorted; empty when none does.
+        - An unqualified ARN stands for the function's V($LATEST); a published function version has its number
+          appended (V(arn:aws:lambda:REGION:ACCOUNT:function:NAME:3)).
+      type: list
+      elements: str
+      returned: when O(include_usage=true)
+      version_added: "1.1.0"
+      sample:
+        - arn:aws:lambda:us-east-1:123456789012:function:orders
+        - arn:aws:lambda:us-east-1:123456789012:function:orders:7
     content_location:
       description: A presigned URL to download the package, valid for about ten minutes.
       type: str
@@ -214,12 +255,13 @@ def main():
     argument_spec = dict(
         arn=dict(type="str"),
         layer_name=dict(type="str", aliases=["name"]),
-        version=dict(type="int"),
+        version=dict(type="int", aliases=["version_number"]),
         compatible_runtime=dict(type="str"),
         compatible_architecture=dict(type="str", choices=["x86_64", "arm64"]),
         latest=dict(type="bool", default=False),
         include_content_location=dict(type="bool", default=False),
         include_policy=dict(type="bool", default=False),
+        include_usage=dict(type="bool", default=False),
     )
     module = AnsibleAWSModule(
         argument_spec=argument_spec,

@@ -69,7 +69,7 @@ options:
     default: false
 notes:
   - A version that does not exist fails the task, naming O(version) (or O(arn)).
-  - A statement that differs is replaced: removed (from the policy revision read), then added. If the add fails, the
+  - A statement that differs is replaced. It is removed (from the policy revision read), then added. If the add fails, the
     previous statement is put back and the task fails with C(changed=true), saying so; if even that fails, the task
     reports the statement removed (RV(statement) is V(null), RV(unrestored_permissions) names it) and the next run adds
     the statement as asked.
@@ -97,7 +97,7 @@ EXAMPLES = r"""
 
 - name: Share a version with every account of an organization
   layerwise.aws.lambda_layer_version_permission:
-    arn: arn:aws:lambda:us-east-1:123456789012:layer:shared-utils:4
+    arn: arn:aws:lambda:eu-west-1:123456789012:layer:shared-utils:4
     statement_id: share-with-org
     principal: "*"
     organization_id: o-a1b2c3d4e5

@@ -62,20 +62,34 @@ options:
         default: present
       filename:
         description:
-          - Local zip file (at most 50 MiB). Mutually exclusive with the C(s3_*) options.
+          - Local zip file (at most 50 MiB unless staged through S3 with O(layers[].s3_bucket)).
         type: path
+      source_dir:
+        description:
+          - A directory packaged reproducibly, as O(layerwise.aws.lambda_layer_version#module:source_dir) describes.
+        type: path
+      excludes:
+        description:
+          - With O(layers[].source_dir), glob patterns of paths left out of the package.
+        type: list
+        elements: str
       s3_bucket:
         description:
-          - S3 bucket of the zip. Requires O(layers[].s3_key).
+          - S3 bucket of the zip (with O(layers[].s3_key)), or to stage O(layers[].filename) or O(layers[].source_dir) through.
         type: str
       s3_key:
         description:
-          - S3 key of the zip.
+          - S3 key of the zip, or the key to stage O(layers[].filename) to.
         type: str
       s3_object_version:
         description:
           - S3 object version of the zip.
         type: str
+      s3_object_storage_mode:
+        description:
+          - How Lambda keeps an S3 package, as O(layerwise.aws.lambda_layer_version#module:s3_object_storage_mode) describes.
+        type: str
+        choices: [COPY, REFERENCE]
       description:
         description:
           - Description of the version. Unset equals empty.
@@ -109,27 +123,35 @@ options:
           - Copy the superseded version's policy statements to a new version.
         type: bool
         default: false
+      keep_versions:
+        description:
+          - Keep the newest N versions (the current one included) and delete the older ones that no function uses, on
+            every run; replaces the deletion of the superseded version. At least 1; conflicts with
+            O(layers[].skip_destroy=true); only with O(layers[].state=present).
+          - The functions are listed once per task and region, for every layer that has a version to delete; see
+            O(layerwise.aws.lambda_layer_version#module:keep_versions).
+        type: int
+        version_added: "1.1.0"
+      prune_in_use:
+        description:
+          - With O(layers[].keep_versions), delete the versions beyond the newest N even when functions use them.
+        type: bool
+        default: false
+        version_added: "1.1.0"
       version:
         description:
           - Only with O(layers[].state=absent), the version to delete.
         type: int
+      content:
+        description:
+          - Not used; giving it fails with a hint (it is M(amazon.aws.lambda_layer)'s option).
+        type: raw
   max_concurrency:
     description:
       - How many layers are handled at the same time (threads sharing one client per region), from 1 to 64, over all
         regions together.
     type: int
     default: 8
-  max_requests_per_second:
-    description:
-      - The most Lambda requests the module sends per second in each region, shared by its threads (a token bucket
-        that starts full, with room for as many requests as one second allows), from 0 to 10000. Lambda's control
-        plane quota is 15 requests per second per region and account, reads included; requests beyond are refused
-        with C(TooManyRequestsException).
-      - V(0) sends without pacing. Throttled requests are retried with jittered backoff either way (when other
-        callers share the account's quota, say), but a paced run seldom meets one.
-    type: float
-    default: 15
-    version_added: "1.1.0"
 notes:
   - Warnings about an item (such as a deprecated runtime) start with the item's position and layer name.
   - Listing the layers needs the C(lambda:ListLayers) permission (on resource V(*)). Without it, or if the listing
@@ -165,6 +187,18 @@ EXAMPLES = r"""
       - layer_name: retired-layer
         state: absent
   register: layers
+
+- name: Keep the newest 2 versions of each layer (the functions are listed once, for every layer)
+  layerwise.aws.lambda_layer_versions:
+    layers:
+      - layer_name: shared-utils
+        filename: build/shared-utils.zip
+        compatible_runtimes: [python3.12, python3.13]
+        keep_versions: 2
+      - layer_name: numpy-layer
+        s3_bucket: my-artifacts
+        s3_key: layers/numpy.zip
+        keep_versions: 2
 
 - name: Show each layer's version ARN
   ansible.builtin.debug:
@@ -203,6 +237,15 @@ EXAMPLES = r"""
 - name: Dry run over every layer, with a diff per layer
   layerwise.aws.lambda_layer_versions:
     layers: "{{ my_layers }}"
+  vars:
+    my_layers:  # usually from the inventory or a vars file
+      - layer_name: shared-utils
+        filename: build/shared-utils.zip
+        compatible_runtimes: [python3.12, python3.13]
+      - layer_name: numpy-layer
+        s3_bucket: my-artifacts
+        s3_key: layers/numpy.zip
+        skip_destroy: true
   check_mode: true
   diff: true
 """
@@ -269,6 +312,11 @@ results:
         created_date: "2026-11-24T17:25:10.150+0000"
         signing_job_arn: null
         signing_profile_version_arn: null
+        resolved_s3_object: null
+    package:
+      description: The local package, as RV(layerwise.aws.lambda_layer_version#module:package) describes it.
+      type: dict
+      returned: with O(layers[].filename) or O(layers[].source_dir) and O(layers[].state=present)
     deleted_versions:
       description: The version numbers deleted for this layer (or that would be, in check mode).
       type: list
@@ -292,6 +340,12 @@ results:
       elements: str
       returned: on a failure after a publish, with O(layers[].copy_permissions=true)
       sample: [share-with-prod]
+    kept_in_use:
+      description: As RV(layerwise.aws.lambda_layer_version#module:kept_in_use).
+      type: dict
+      returned: when the item's O(layers[].keep_versions) is given and it did not fail before reading the layer's versions
+      version_added: "1.1.0"
+      sample: {"2": ["arn:aws:lambda:us-east-1:123456789012:function:orders"]}
     finished_superseded_version:
       description: As RV(layerwise.aws.lambda_layer_version#module:finished_superseded_version).
       type: int
@@ -315,12 +369,10 @@ from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleA
 
 from ansible_collections.layerwise.aws.plugins.module_utils._layer_argspec import layer_version_option_rules
 from ansible_collections.layerwise.aws.plugins.module_utils._layer_argspec import layer_version_options
-from ansible_collections.layerwise.aws.plugins.module_utils._layer_bulk import DEFAULT_REQUESTS_PER_SECOND
 from ansible_collections.layerwise.aws.plugins.module_utils._layer_bulk import run_bulk_module
 
 
 MAX_CONCURRENCY = 64
-MAX_REQUESTS_PER_SECOND = 10000
 
 
 def main():
@@ -328,13 +380,10 @@ def main():
     argument_spec = dict(
         layers=dict(type="list", elements="dict", required=True, options=item_options, **layer_version_option_rules()),
         max_concurrency=dict(type="int", default=8),
-        max_requests_per_second=dict(type="float", default=DEFAULT_REQUESTS_PER_SECOND),
     )
     module = AnsibleAWSModule(argument_spec=argument_spec, supports_check_mode=True)
     if not 1 <= module.params["max_concurrency"] <= MAX_CONCURRENCY:
         module.fail_json(msg=f"max_concurrency: {module.params['max_concurrency']} is not between 1 and {MAX_CONCURRENCY}")
-    if not 0 <= module.params["max_requests_per_second"] <= MAX_REQUESTS_PER_SECOND:
-        module.fail_json(msg=f"max_requests_per_second: {module.params['max_requests_per_second']} is not between 0 and {MAX_REQUESTS_PER_SECOND}")
     run_bulk_module(module)
 
 

@@ -8,6 +8,7 @@ from unittest.mock import MagicMock
 import boto3
 from botocore.exceptions import ClientError
 
+from ansible_collections.layerwise.aws.plugins.module_utils import _layer_retry
 from ansible_collections.layerwise.aws.plugins.module_utils._layer_api import AnsibleLambdaLayerError
 from ansible_collections.layerwise.aws.plugins.module_utils._layer_bulk import BulkItem
 from ansible_collections.layerwise.aws.plugins.module_utils._layer_bulk import combine
@@ -128,6 +129,15 @@ def test_no_diff_outside_diff_mode():
     assert "diff" not in result and "diff" not in result["results"][0]
 
 
+def test_the_summary_counts_and_the_message_say_what_happened():
+    tasks = [FakeTask("a"), FakeTask("b"), FakeTask("c")]
+    outcomes = [{"changed": True, "deleted_versions": []}, {"changed": False, "deleted_versions": []}, {"failed": True, "changed": True, "msg": "x"}]
+    result = combine(items(tasks, "eu-west-1"), outcomes, with_diff=False)
+    assert result["summary"] == {"changed": 1, "unchanged": 1, "failed": 1}
+    assert result["msg"] == "3 layers: 1 changed, 1 unchanged, 1 failed"
+    assert combine(items(tasks[:1]), outcomes[:1], with_diff=False, check_mode=True)["msg"] == "1 layer: 1 would change, 0 unchanged, 0 failed"
+
+
 # -- the read plan ---------------------------------------------------------------------------
 
 
@@ -191,7 +201,10 @@ def test_a_failed_listing_leaves_every_item_to_list_its_own_versions():
     assert plan_newest_versions(client, ["a", "b", "c", "d"]) == ({}, 0)
 
 
-def test_a_malformed_page_ends_the_listing_and_keeps_what_was_read():
-    client = paged_client(layers_page(["a", "b"], next_marker="m1"), {"Layers": "<html>"})
+def test_a_page_still_malformed_after_its_retries_ends_the_listing_and_keeps_what_was_read(monkeypatch):
+    monkeypatch.setattr(_layer_retry, "_sleep", lambda seconds: None)
+    malformed = {"Layers": "<html>"}
+    client = paged_client(layers_page(["a", "b"], next_marker="m1"), *[malformed] * _layer_retry.TRANSIENT_ATTEMPTS)
     hints, pages = plan_newest_versions(client, [f"l{n}" for n in range(6)] + ["a", "b"])
     assert hints == {"a": 3, "b": 3} and pages == 1
+    assert client.list_layers.call_count == 1 + _layer_retry.TRANSIENT_ATTEMPTS

@@ -37,6 +37,7 @@ def test_facts_use_terraform_names():
         "created_date": "2026-11-24T17:25:10.150+0000",
         "signing_job_arn": "job",
         "signing_profile_version_arn": None,
+        "resolved_s3_object": None,
     }
 
 

@@ -182,4 +182,4 @@ def test_arguments_that_parse():
 
 def test_return_documentation_matches_the_facts():
     documented = yaml.safe_load(lambda_layer_version_info.RETURN)
-    assert set(documented["layer_versions"]["contains"]) == set(FACT_KEYS) | {"content_location", "policy"}
+    assert set(documented["layer_versions"]["contains"]) == set(FACT_KEYS) | {"content_location", "policy", "used_by"}

@@ -46,13 +46,13 @@ def lost_connection():
 
 
 @pytest.fixture(autouse=True)
-def no_sleep(monkeypatch):
-    """Backoff sleeps are recorded, not slept."""
-    slept = []
-    monkeypatch.setattr("ansible_collections.amazon.aws.plugins.module_utils.cloud.time.sleep", slept.append)
-    looked = []
-    monkeypatch.setattr("ansible_collections.layerwise.aws.plugins.module_utils._layer_version._sleep", looked.append)
-    return slept
+def no_sleep(retry_clock, monkeypatch):
+    """Backoff sleeps (and rate limiter waits) are recorded, not slept: see tests/unit/plugins/conftest.py.
+
+    The pauses while looking for a publish whose outcome is unknown are not slept either.
+    """
+    monkeypatch.setattr("ansible_collections.layerwise.aws.plugins.module_utils._layer_version._sleep", lambda seconds: None)
+    return retry_clock.slept
 
 
 class FakeLambda:
@@ -209,8 +209,18 @@ def test_retries_are_bounded_in_count_and_time(no_sleep):
     with pytest.raises(AnsibleLambdaLayerError) as error:
         get_layer_version(client, "l1", 1)
     assert error.value.exception.response["Error"]["Code"] == "TooManyRequestsException"
-    assert len(client.calls) == _layer_retry.RETRIES
-    assert sum(no_sleep) <= 1 + 2 + 4 + 8 + 16
+    assert len(client.calls) <= 13
+    assert _layer_retry.WAIT_BUDGET - _layer_retry.MAX_BACKOFF <= sum(no_sleep) <= _layer_retry.WAIT_BUDGET + _layer_retry.MAX_TOKEN_WAIT
+    assert error.value.exception.attempts == len(client.calls)
+
+
+def test_transient_read_failures_are_bounded_to_three_attempts(no_sleep):
+    client = FakeLambda()
+    client.failures["GetLayerVersion"] = [(client_error("ServiceException", 500, "GetLayerVersion"), False)] * 10
+    with pytest.raises(AnsibleLambdaLayerError):
+        get_layer_version(client, "l1", 1)
+    assert len(client.calls) == _layer_retry.TRANSIENT_ATTEMPTS == 3
+    assert sum(no_sleep) <= 1 + 2
 
 
 def test_errors_that_retrying_cannot_fix_fail_at_once(no_sleep):
@@ -334,7 +344,8 @@ def test_many_runs_at_once_leave_exactly_one_new_version(tmp_path):
     managers = [LayerVersionManager(client) for _run in range(10)]
     desired = build_desired("l1")
     current = managers[0].read_newest("l1")
-    published = [manager._publish_once(desired.with_content(LocalZipSource(path).content_sha256()), LocalZipSource(path), 1, Progress()) for manager in managers]
+    wanted = desired.with_content(LocalZipSource(path).content_sha256())
+    published = [manager._publish_once(wanted, LocalZipSource(path), 1, Progress()) for manager in managers]
     for manager, ours in reversed(list(zip(managers, published))):  # the last publisher settles first
         manager._settle(ours, current["version"], Progress())
     assert sorted(client.versions) == [1, 2]  # one new version; 1 is the superseded one, which each run deletes after settling
@@ -587,3 +598,28 @@ def test_a_replace_that_cannot_restore_reports_the_statement_removed():
     assert result["unrestored_permissions"] == ["share"]
     assert "removed statement share" in result["msg"] and "Not done: put the previous statement share back" in result["msg"]
     assert "share" not in client.policies[1]
+
+
+def test_a_failed_read_after_the_publish_still_names_the_superseded_version_left(tmp_path):
+    """The load test's finding: the settle read after a publish failed, and the result did not say version 1 was left."""
+    path, _code_sha256 = zip_file(tmp_path)
+    client = FakeLambda()
+    client.add_version("old-hash")
+    original_list = client.list_layer_versions
+    lists = []
+
+    def list_then_refuse(**kwargs):
+        lists.append(1)
+        if len(lists) > 1:  # the reads after the publish
+            client.calls.append("ListLayerVersions")
+            raise client_error("AccessDeniedException", 403, "ListLayerVersions")
+        return original_list(**kwargs)
+
+    client.list_layer_versions = list_then_refuse
+    progress = Progress()
+    with pytest.raises(AnsibleLambdaLayerError) as error:
+        LayerVersionManager(client).present(build_desired("l1"), LocalZipSource(path), progress=progress)
+    result = failure_result(progress, error.value)
+    assert result["changed"] is True and result["layer_version"]["version"] == 2
+    assert result["undeleted_versions"] == [1]
+    assert "Not done: delete version 1" in result["msg"] and "state=absent and version=1" in result["msg"]

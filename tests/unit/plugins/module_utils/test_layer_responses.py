@@ -28,7 +28,8 @@ def client():
 
 
 def test_a_fitting_answer_is_returned_without_its_metadata(client):
-    assert check_answer(client, "PublishLayerVersion", dict(VERSION), VERSION_MEMBERS) == {key: VERSION[key] for key in ("LayerVersionArn", "Version", "Content")}
+    expected = {key: VERSION[key] for key in ("LayerVersionArn", "Version", "Content")}
+    assert check_answer(client, "PublishLayerVersion", dict(VERSION), VERSION_MEMBERS) == expected
     assert check_answer(client, "ListLayerVersions", {"LayerVersions": []}, SUMMARY_MEMBERS) == {"LayerVersions": []}
 
 

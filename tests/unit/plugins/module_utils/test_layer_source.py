@@ -11,14 +11,14 @@ import boto3
 import pytest
 from moto import mock_aws
 
-from ansible_collections.layerwise.aws.plugins.module_utils import _layer_source
+from ansible_collections.layerwise.aws.plugins.module_utils import _layer_hash
 from ansible_collections.layerwise.aws.plugins.module_utils._layer_errors import LayerInputError
 from ansible_collections.layerwise.aws.plugins.module_utils._layer_source import DIRECT_UPLOAD_LIMIT
 from ansible_collections.layerwise.aws.plugins.module_utils._layer_source import check_local_zip
 from ansible_collections.layerwise.aws.plugins.module_utils._layer_source import check_source_code_hash
-from ansible_collections.layerwise.aws.plugins.module_utils._layer_source import full_object_sha256
-from ansible_collections.layerwise.aws.plugins.module_utils._layer_source import sha256_of_file
-from ansible_collections.layerwise.aws.plugins.module_utils._layer_source import sha256_of_s3_object
+from ansible_collections.layerwise.aws.plugins.module_utils._layer_hash import full_object_sha256
+from ansible_collections.layerwise.aws.plugins.module_utils._layer_hash import sha256_of_file
+from ansible_collections.layerwise.aws.plugins.module_utils._layer_hash import sha256_of_s3_object
 
 
 def expected_hash(data):
@@ -32,7 +32,7 @@ def make_zip(path, payload=b"print('hi')\n"):
 
 
 def test_file_hash_matches_hashlib_across_chunk_boundaries(tmp_path):
-    data = os.urandom(3 * _layer_source.CHUNK_SIZE + 12345)
+    data = os.urandom(3 * _layer_hash.CHUNK_SIZE + 12345)
     path = tmp_path / "blob"
     path.write_bytes(data)
     assert sha256_of_file(str(path)) == expected_hash(data)
@@ -40,15 +40,15 @@ def test_file_hash_matches_hashlib_across_chunk_boundaries(tmp_path):
 
 def test_stream_hash_reuses_one_buffer():
     # Bounded memory: every read goes into the same buffer, whatever the size.
-    source = io.BytesIO(os.urandom(5 * _layer_source.CHUNK_SIZE))
+    source = io.BytesIO(os.urandom(5 * _layer_hash.CHUNK_SIZE))
     buffers = set()
 
     def readinto(buffer):
         buffers.add(id(buffer))
-        assert len(buffer) == _layer_source.CHUNK_SIZE
+        assert len(buffer) == _layer_hash.CHUNK_SIZE
         return source.readinto(buffer)
 
-    assert _layer_source.sha256_of_stream(readinto) == expected_hash(source.getvalue())
+    assert _layer_hash.sha256_of_stream(readinto) == expected_hash(source.getvalue())
     assert len(buffers) == 1
 
 
@@ -102,7 +102,7 @@ def test_over_the_direct_upload_limit_points_to_s3(tmp_path):
     path = tmp_path / "big.zip"
     with open(path, "wb") as big:
         big.truncate(DIRECT_UPLOAD_LIMIT + 1)  # sparse: no 50 MiB written to disk
-    with pytest.raises(LayerInputError, match="^filename: .*over the 52428800 bytes.*use s3_bucket and s3_key"):
+    with pytest.raises(LayerInputError, match="^filename: .*over the 52428800 bytes.*add s3_bucket to stage it through S3"):
         check_local_zip(str(path))
 
 
@@ -145,6 +145,6 @@ def test_full_object_checksum_only(head, expected):
 def test_s3_object_is_hashed_by_streaming():
     s3 = boto3.client("s3", region_name="us-east-1")
     s3.create_bucket(Bucket="layer-bucket")
-    data = os.urandom(2 * _layer_source.CHUNK_SIZE + 7)
+    data = os.urandom(2 * _layer_hash.CHUNK_SIZE + 7)
     s3.put_object(Bucket="layer-bucket", Key="k.zip", Body=data)
     assert sha256_of_s3_object(s3, "layer-bucket", "k.zip") == expected_hash(data)

@@ -53,10 +53,9 @@ def package(tmp_path, data, name="pkg.zip"):
 
 
 @pytest.fixture(autouse=True)
-def no_sleep(monkeypatch):
-    slept = []
-    monkeypatch.setattr("ansible_collections.amazon.aws.plugins.module_utils.cloud.time.sleep", slept.append)
-    return slept
+def no_sleep(retry_clock):
+    """Backoff sleeps are recorded by the retry clock of tests/unit/plugins/conftest.py, not slept."""
+    return retry_clock.slept
 
 
 @pytest.fixture(scope="module")
@@ -327,7 +326,7 @@ def test_missing_key_of_an_existing_bucket_names_s3_key(s3):
 def test_missing_version_of_an_existing_key_names_s3_object_version(s3):
     enable_versioning(s3)
     s3.put_object(Bucket=BUCKET, Key=KEY, Body=b"PK\x03\x04")
-    with pytest.raises(LayerInputError, match=f"^s3_object_version: s3://{BUCKET}/{KEY} has no version"):
+    with pytest.raises(LayerInputError, match=f"^s3_object_version: bucket {BUCKET} has no object version .* of key '{KEY}'"):
         resolve_s3_source(s3, BUCKET, KEY, version_id="3HL4kqtJlcpXroDTDmJ.rmSpXd3dIbrHY")
 
 

@@ -132,8 +132,24 @@ def test_check_mode_predicts_and_writes_nothing(package):
     assert facts["license_info"] == "MIT"
     assert facts["layer_arn"] == ARN
     assert result["diff"]["after"]["version"] is None
+    # A reviewer sees the deletion in the diff and the message, not only in deleted_versions.
+    assert result["diff"]["before"]["versions"] == [7] and result["diff"]["after"]["versions"] == []
+    assert result["msg"] == "would publish a new version (content, licence changed); would delete version 7"
     client.publish_layer_version.assert_not_called()
     client.delete_layer_version.assert_not_called()
+
+
+def test_messages_of_a_publish_and_of_an_unchanged_run(package):
+    path, code_sha256 = package
+    client = mock_client(version_response(7, "old-hash"))
+    published = LayerVersionManager(client).present(build_desired("l1"), LocalZipSource(path))
+    assert published["msg"] == "published version 8 (content changed); deleted version 7"
+    client = mock_client(version_response(8, code_sha256))
+    unchanged = LayerVersionManager(client).present(build_desired("l1"), LocalZipSource(path))
+    assert unchanged["msg"] == "version 8 is up to date"
+    assert unchanged["diff"]["before"] == unchanged["diff"]["after"]
+    first = LayerVersionManager(mock_client(None), check_mode=True).present(build_desired("l1"), LocalZipSource(path))
+    assert first["msg"] == "would publish a new version (no version yet)" and first["diff"]["before"] == {}
 
 
 def test_source_code_hash_replaces_hashing(package, monkeypatch):
@@ -154,16 +170,26 @@ def test_source_code_hash_mismatch_after_publish_warns(package):
     assert len(warnings) == 1 and warnings[0].startswith("source_code_hash: ")
 
 
-def test_absent_one_version():
+def test_absent_one_version_shows_the_whole_layer_before_and_after():
     client = MagicMock()
-    client.get_layer_version.return_value = version_response(3, "h")
+    client.get_paginator.return_value.paginate.return_value = [{"LayerVersions": [{"Version": 5}, {"Version": 4}, {"Version": 3}]}]
     result = LayerVersionManager(client).absent("l1", version=3)
     assert result == {
         "changed": True,
         "deleted_versions": [3],
-        "diff": {"before": {"layer_name": "l1", "versions": [3]}, "after": {"layer_name": "l1", "versions": []}},
+        "msg": "deleted version 3 of layer l1",
+        "diff": {"before": {"layer_name": "l1", "versions": [5, 4, 3]}, "after": {"layer_name": "l1", "versions": [5, 4]}},
     }
     client.delete_layer_version.assert_called_once_with(LayerName="l1", VersionNumber=3)
+
+
+def test_absent_of_a_missing_version_says_so():
+    client = MagicMock()
+    client.get_paginator.return_value.paginate.return_value = [{"LayerVersions": [{"Version": 5}]}]
+    result = LayerVersionManager(client).absent("l1", version=3)
+    assert result["changed"] is False and result["deleted_versions"] == []
+    assert result["msg"] == "version 3 of layer l1 does not exist: nothing to delete"
+    client.delete_layer_version.assert_not_called()
 
 
 def test_absent_all_versions_reads_every_page():
@@ -192,6 +218,7 @@ def test_absent_check_mode_and_skip_destroy_delete_nothing(check_mode, skip_dest
     client.delete_layer_version.assert_not_called()
     assert result["deleted_versions"] == ([2] if check_mode else [])
     assert result["changed"] is check_mode
+    assert result["msg"] == ("would delete version 2 of layer l1" if check_mode else "skip_destroy: deleted nothing (version 2 of layer l1 kept)")
 
 
 @mock_aws
@@ -263,3 +290,40 @@ def test_copy_permissions_reads_nothing_when_unchanged(package):
     result = LayerVersionManager(client).present(build_desired("l1"), LocalZipSource(path), copy_permissions=True)
     assert result["changed"] is False and result["copied_permissions"] == []
     client.get_layer_version_policy.assert_not_called()
+
+
+def test_the_publish_goes_through_a_client_sized_for_the_package(package):
+    path, _code_sha256 = package
+    reads = mock_client(version_response(7, "old-hash"))
+    publisher = mock_client(version_response(7, "old-hash"))
+    asked = []
+
+    def publish_client_for(package_bytes):
+        asked.append(package_bytes)
+        return publisher
+
+    LayerVersionManager(reads, publish_client_for=publish_client_for).present(build_desired("l1"), LocalZipSource(path))
+    assert asked == [LocalZipSource(path).size]
+    reads.publish_layer_version.assert_not_called()
+    publisher.publish_layer_version.assert_called_once()
+
+
+@mock_aws
+def test_a_missing_bucket_and_a_missing_key_are_told_apart():
+    s3 = boto3.client("s3", region_name="us-east-1")
+    s3.create_bucket(Bucket="layer-bucket")
+    with pytest.raises(LayerInputError, match="^s3_key: s3://layer-bucket/missing.zip does not exist"):
+        S3Source(s3, "layer-bucket", "missing.zip").ensure_publishable()
+    with pytest.raises(LayerInputError, match="^s3_bucket: bucket no-such-bucket does not exist"):
+        S3Source(s3, "no-such-bucket", "layer.zip").ensure_publishable()
+
+
+def test_missing_credentials_say_what_to_set():
+    from botocore.exceptions import NoCredentialsError  # pylint: disable=import-outside-toplevel
+
+    from ansible_collections.layerwise.aws.plugins.module_utils._layer_outcome import Progress  # pylint: disable=import-outside-toplevel
+    from ansible_collections.layerwise.aws.plugins.module_utils._layer_outcome import failure_result  # pylint: disable=import-outside-toplevel
+
+    result = failure_result(Progress(), NoCredentialsError())
+    assert result["msg"].startswith("Unable to locate credentials")
+    assert "Set access_key and secret_key" in result["msg"] and "profile" in result["msg"]

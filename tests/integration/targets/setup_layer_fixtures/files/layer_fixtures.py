@@ -9,6 +9,11 @@
     layer_fixtures.py s3-put BUCKET KEY FILE [--sha256]   upload, print HeadObject's checksum
     layer_fixtures.py cleanup PREFIX [BUCKET]        delete every layer named PREFIX* and the bucket
     layer_fixtures.py policy LAYER VERSION           the version's policy statements, by Sid (JSON; {} when none)
+    layer_fixtures.py function NAME ROLE LAYER_VERSION_ARN... [--publish]
+                                                     create a function using these layer versions (and the IAM
+                                                     role ROLE it runs as, if missing); --publish a version of it
+    layer_fixtures.py function-layers NAME LAYER_VERSION_ARN...   change the layers of the function's $LATEST
+    layer_fixtures.py cleanup-functions PREFIX       delete every function and IAM role named PREFIX*
 
 Nothing is committed: every package is made here, in DIR. AWS is reached with
 the credentials, region and endpoint in the environment (AWS_ACCESS_KEY_ID,
@@ -185,6 +190,77 @@ def cleanup(prefix, bucket):
     return {"deleted_layer_versions": deleted}
 
 
+LAMBDA_TRUST_POLICY = {
+    "Version": "2012-10-17",
+    "Statement": [{"Effect": "Allow", "Principal": {"Service": "lambda.amazonaws.com"}, "Action": "sts:AssumeRole"}],
+}
+# Bounded waits (seconds) for a new role to be usable and for a function to settle; moto needs none.
+ROLE_PROPAGATION = 60
+FUNCTION_WAIT = {"Delay": 2, "MaxAttempts": 60}
+
+
+def ensure_role(role_name):
+    """The ARN of the IAM role ROLE_NAME that Lambda may assume, created if missing (no permissions attached)."""
+    iam = client("iam")
+    try:
+        return iam.get_role(RoleName=role_name)["Role"]["Arn"]
+    except iam.exceptions.NoSuchEntityException:
+        return iam.create_role(RoleName=role_name, AssumeRolePolicyDocument=json.dumps(LAMBDA_TRUST_POLICY))["Role"]["Arn"]
+
+
+def create_function(name, role_name, layers, publish):
+    """A Python function using LAYERS (layer version ARNs); with PUBLISH, a published version of it too."""
+    import time  # pylint: disable=import-outside-toplevel
+
+    lambda_client = client("lambda")
+    role_arn = ensure_role(role_name)
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        archive.writestr(zipfile.ZipInfo("handler.py", date_time=(2024, 1, 1, 0, 0, 0)), "def handler(event, context):\n    return event\n")
+    request = {
+        "FunctionName": name, "Runtime": "python3.12", "Role": role_arn, "Handler": "handler.handler",
+        "Code": {"ZipFile": buffer.getvalue()}, "Layers": list(layers),
+    }
+    deadline = time.monotonic() + ROLE_PROPAGATION
+    while True:
+        try:
+            created = lambda_client.create_function(**request)
+            break
+        except lambda_client.exceptions.InvalidParameterValueException as e:
+            # On AWS a new role takes some seconds before Lambda may assume it.
+            if "cannot be assumed" not in str(e) or time.monotonic() > deadline:
+                raise
+            time.sleep(3)
+    lambda_client.get_waiter("function_active_v2").wait(FunctionName=name, WaiterConfig=FUNCTION_WAIT)
+    version = lambda_client.publish_version(FunctionName=name)["Version"] if publish else None
+    return {"function_arn": created["FunctionArn"], "published_version": version}
+
+
+def set_function_layers(name, layers):
+    lambda_client = client("lambda")
+    lambda_client.update_function_configuration(FunctionName=name, Layers=list(layers))
+    lambda_client.get_waiter("function_updated_v2").wait(FunctionName=name, WaiterConfig=FUNCTION_WAIT)
+    return {"layers": [layer["Arn"] for layer in lambda_client.get_function_configuration(FunctionName=name).get("Layers", [])]}
+
+
+def cleanup_functions(prefix):
+    lambda_client = client("lambda")
+    deleted = []
+    for page in lambda_client.get_paginator("list_functions").paginate():
+        for function in page.get("Functions", []):
+            if function["FunctionName"].startswith(prefix):
+                lambda_client.delete_function(FunctionName=function["FunctionName"])
+                deleted.append(function["FunctionName"])
+    iam = client("iam")
+    roles = []
+    for page in iam.get_paginator("list_roles").paginate():
+        for role in page.get("Roles", []):
+            if role["RoleName"].startswith(prefix):
+                iam.delete_role(RoleName=role["RoleName"])
+                roles.append(role["RoleName"])
+    return {"deleted_functions": deleted, "deleted_roles": roles}
+
+
 def policy(layer, version):
     lambda_client = client("lambda")
     try:
@@ -222,6 +298,16 @@ def main():
     read_policy = commands.add_parser("policy")
     read_policy.add_argument("layer")
     read_policy.add_argument("version")
+    function = commands.add_parser("function")
+    function.add_argument("name")
+    function.add_argument("role")
+    function.add_argument("layers", nargs="+")
+    function.add_argument("--publish", action="store_true", help="publish a version of the function too")
+    function_layers = commands.add_parser("function-layers")
+    function_layers.add_argument("name")
+    function_layers.add_argument("layers", nargs="+")
+    clean_functions = commands.add_parser("cleanup-functions")
+    clean_functions.add_argument("prefix")
     clean = commands.add_parser("cleanup")
     clean.add_argument("prefix")
     clean.add_argument("bucket", nargs="?")
@@ -237,6 +323,12 @@ def main():
         result = publish_many(args.layer, args.count)
     elif args.command == "policy":
         result = policy(args.layer, args.version)
+    elif args.command == "function":
+        result = create_function(args.name, args.role, args.layers, args.publish)
+    elif args.command == "function-layers":
+        result = set_function_layers(args.name, args.layers)
+    elif args.command == "cleanup-functions":
+        result = cleanup_functions(args.prefix)
     else:
         result = cleanup(args.prefix, args.bucket)
     json.dump(result, sys.stdout)
