@@ -67,7 +67,8 @@ QUOTA = 15.0
 LATENCY_MS = 25
 PAGE_SIZE = 50
 CASE_REGIONS = {1: "us-east-1", 50: "us-east-2", 500: "us-west-2"}
-MEMORY_REGIONS = {2000: "ca-central-1"}
+# The memory runs' own layers, where the cases above do not already hold as many.
+MEMORY_REGIONS = {50: "eu-central-2", 200: "eu-south-2", 500: "ap-southeast-3", 2000: "ca-central-1"}
 # One layer in each: 17 regions apart from the ones above.
 MANY_REGIONS = [
     "eu-west-1",
@@ -106,7 +107,20 @@ LAMBDA_OPERATIONS = {
 UNPACED_MODULE = """
 import runpy, sys
 from ansible_collections.layerwise.aws.plugins.module_utils import _layer_retry
-_layer_retry.START_RATE = _layer_retry.BURST = 1e9
+
+
+class Unlimited:
+    def acquire(self):
+        return 0.0
+
+    def throttled(self):
+        pass
+
+    def answered(self):
+        pass
+
+
+_layer_retry.rate_limiter = lambda client: Unlimited()
 module = sys.argv[1]
 sys.argv = [sys.argv[0], sys.argv[2]]
 runpy.run_module("ansible_collections." + module, run_name="__main__")
@@ -453,7 +467,7 @@ resource "aws_lambda_layer_version" "{alias}" {{
             if str(size) in self.cases:
                 layers_by_size[size] = self.cases[str(size)].layers
             else:
-                region = MEMORY_REGIONS.get(size) or "eu-central-2"
+                region = MEMORY_REGIONS[size]
                 layers = [self.layer(f"rl-mem-{size}-{number:04d}", region, number) for number in range(size)]
                 self.say(f"memory: publishing {size} layers in {region} with boto3")
                 self.publish(layers)
@@ -506,7 +520,7 @@ resource "aws_lambda_layer_version" "{alias}" {{
         }[label]
 
     def ratio(self, case, numerator, denominator):
-        pairs = [one[numerator] / one[denominator] for one in self.rounds[case] if numerator in one and denominator in one]
+        pairs = [one[numerator] / one[denominator] for one in self.rounds.get(case, []) if numerator in one and denominator in one]
         return statistics.median(pairs) if pairs else None
 
     def report(self, seconds):  # pylint: disable=too-many-locals,too-many-branches
@@ -671,6 +685,9 @@ def main():
     unknown = [size for size in args.sizes if size not in CASE_REGIONS]
     if unknown:
         parser.error(f"--sizes: {unknown} not among {sorted(CASE_REGIONS)}")
+    unknown = [size for size in args.memory_sizes if size not in MEMORY_REGIONS]
+    if unknown:
+        parser.error(f"--memory-sizes: {unknown} not among {sorted(MEMORY_REGIONS)}")
     if not 0 <= args.regions <= len(MANY_REGIONS):
         parser.error(f"--regions: 0 to {len(MANY_REGIONS)}")
     Realistic(args).run()
