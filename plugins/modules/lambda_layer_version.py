@@ -67,6 +67,7 @@ options:
       - Mutually exclusive with O(filename), O(s3_key) and O(s3_object_version); with O(s3_bucket) the package is
         staged through S3 (by default to C(layerwise/<layer_name>/<sha256-hex>.zip)).
     type: path
+    version_added: "1.1.0"
   excludes:
     description:
       - With O(source_dir), glob patterns of paths (relative to it, with C(/) separators) left out of the package.
@@ -74,6 +75,7 @@ options:
         out everything below it. For example C(**/__pycache__), C(*.pyc), C(.git).
     type: list
     elements: str
+    version_added: "1.1.0"
   s3_bucket:
     description:
       - The S3 bucket holding the layer's zip (with O(s3_key)); the object must exist, which is checked with
@@ -104,6 +106,7 @@ options:
       - Needs botocore 1.43.37 or newer; an older one fails naming this option.
     type: str
     choices: [COPY, REFERENCE]
+    version_added: "1.1.0"
   description:
     description:
       - The description of the layer version. Unset equals an empty description.
@@ -200,6 +203,7 @@ options:
       - Not used. M(amazon.aws.lambda_layer) takes the package as C(content); giving it here fails with a message
         saying to use O(filename), O(source_dir) or O(s3_bucket) and O(s3_key) instead.
     type: raw
+    version_added: "1.1.0"
 notes:
   - Which version is "current" is always the newest version of the layer; older versions are never compared
     and never deleted by O(state=present), unless O(keep_versions) is given.
@@ -250,6 +254,40 @@ EXAMPLES = r"""
 - name: Show the ARN functions should use
   ansible.builtin.debug:
     msg: "{{ shared_utils.layer_version.arn }}"
+
+- name: Publish a layer from a directory, zipped reproducibly (an unchanged tree publishes nothing)
+  layerwise.aws.lambda_layer_version:
+    layer_name: my-deps
+    source_dir: build/layer
+    excludes:
+      - __pycache__
+      - "*.pyc"
+    compatible_runtimes:
+      - python3.12
+
+- name: Publish a package over 50 MiB by staging it through S3 (uploaded only when a publish is due)
+  layerwise.aws.lambda_layer_version:
+    layer_name: big-deps
+    source_dir: build/layer
+    excludes:
+      - __pycache__
+      - "*.pyc"
+    s3_bucket: my-artifacts
+    compatible_runtimes:
+      - python3.12
+  register: big_deps
+
+- name: Show where the package was staged
+  ansible.builtin.debug:
+    msg: "s3://{{ big_deps.package.s3_bucket }}/{{ big_deps.package.s3_key }}"
+
+- name: Let Lambda read the package from the versioned bucket instead of copying it
+  layerwise.aws.lambda_layer_version:
+    layer_name: big-deps-referenced
+    filename: build/shared-utils.zip
+    s3_bucket: my-artifacts
+    s3_key: layers/shared-utils.zip
+    s3_object_storage_mode: REFERENCE
 
 - name: Publish from S3, using S3's SHA-256 checksum when the object has one
   layerwise.aws.lambda_layer_version:

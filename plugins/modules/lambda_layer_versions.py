@@ -68,11 +68,13 @@ options:
         description:
           - A directory packaged reproducibly, as O(layerwise.aws.lambda_layer_version#module:source_dir) describes.
         type: path
+        version_added: "1.1.0"
       excludes:
         description:
           - With O(layers[].source_dir), glob patterns of paths left out of the package.
         type: list
         elements: str
+        version_added: "1.1.0"
       s3_bucket:
         description:
           - S3 bucket of the zip (with O(layers[].s3_key)), or to stage O(layers[].filename) or O(layers[].source_dir) through.
@@ -90,6 +92,7 @@ options:
           - How Lambda keeps an S3 package, as O(layerwise.aws.lambda_layer_version#module:s3_object_storage_mode) describes.
         type: str
         choices: [COPY, REFERENCE]
+        version_added: "1.1.0"
       description:
         description:
           - Description of the version. Unset equals empty.
@@ -146,6 +149,7 @@ options:
         description:
           - Not used; giving it fails with a hint (it is M(amazon.aws.lambda_layer)'s option).
         type: raw
+        version_added: "1.1.0"
   max_concurrency:
     description:
       - How many layers are handled at the same time (threads sharing one client per region), from 1 to 64, over all

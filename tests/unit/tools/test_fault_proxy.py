@@ -349,6 +349,45 @@ def test_log_has_no_secrets(proxy):
         assert secret not in text
 
 
+def test_request_bodies_only_of_the_operations_named(proxy):
+    assert control(proxy, "GET", "/log_bodies") == {"operations": []}  # off by default
+    lam = client("lambda", proxy)
+    lam.publish_layer_version(LayerName="fp-before", Content={"ZipFile": layer_zip()})
+    assert control(proxy, "GET", "/bodies") == []
+
+    setting = {"operations": ["PublishLayerVersion", "CreateBucket"]}
+    assert control(proxy, "POST", "/log_bodies", setting) == {"operations": ["CreateBucket", "PublishLayerVersion"]}
+    s3 = client("s3", proxy)
+    s3.create_bucket(Bucket="fp-bodies")
+    s3.put_object(Bucket="fp-bodies", Key="k.zip", Body=layer_zip())  # not named: not kept
+    content = {"S3Bucket": "fp-bodies", "S3Key": "k.zip", "S3ObjectStorageMode": "REFERENCE"}
+    published = lam.publish_layer_version(LayerName="fp-layer", Content=content, Description="kept")
+    assert published["Version"] == 1  # forwarded whole after being read
+    big = os.urandom(fault_proxy.MAX_LOGGED_BODY)  # base64 in JSON: over the limit, forwarded, not kept
+    assert lam.publish_layer_version(LayerName="fp-big", Content={"ZipFile": big})["Version"] == 1
+
+    kept = control(proxy, "GET", "/bodies")
+    assert [(entry["operation"], entry["method"], entry["path"]) for entry in kept] == [
+        ("CreateBucket", "PUT", "/fp-bodies"),
+        ("PublishLayerVersion", "POST", "/2018-10-31/layers/fp-layer/versions"),
+        ("PublishLayerVersion", "POST", "/2018-10-31/layers/fp-big/versions"),
+    ]
+    assert kept[0]["body"] == "" and kept[0]["size"] == 0
+    assert json.loads(kept[1]["body"]) == {"Content": content, "Description": "kept"}  # LayerName is in the path
+    assert kept[1]["size"] == len(kept[1]["body"])
+    assert kept[2]["body"] is None and kept[2]["size"] > fault_proxy.MAX_LOGGED_BODY
+    # The log itself never holds a body, and no entry holds a header.
+    assert all(set(entry) == {"operation", "method", "path", "action"} for entry in control(proxy, "GET", "/log"))
+    assert "testing" not in json.dumps(kept) and "Authorization" not in json.dumps(kept)
+
+    control(proxy, "POST", "/reset")
+    assert control(proxy, "GET", "/bodies") == []
+    assert control(proxy, "GET", "/log_bodies") == {"operations": ["CreateBucket", "PublishLayerVersion"]}  # the setting stays
+    for bad in ({"operations": "PublishLayerVersion"}, {"operations": ["*"]}, {"operations": [""]}, ["PublishLayerVersion"], {"ops": []}):
+        control(proxy, "POST", "/log_bodies", bad, expect=400)
+    assert control(proxy, "POST", "/log_bodies", {"operations": []}) == {"operations": []}
+
+
 # --- matching on method and path ------------------------------------------------------------
 
 
@@ -946,8 +985,12 @@ def test_cli_limits_rule_stats(tmp_path, stub_proxy, monkeypatch, capsys):
         assert cli("start", "--upstream", upstream, "--rate", "3").strip() == url
         assert control(url, "GET", "/limits")["burst"] == 3
         assert cli_json("limits", "--clear") is None
+        assert cli_json("log-bodies") == {"operations": []}
+        assert cli_json("log-bodies", '["PublishLayerVersion"]') == {"operations": ["PublishLayerVersion"]}
+        assert cli_json("bodies") == []
         cli("reset")
         assert cli_json("stats")["received"] == 0
+        assert cli_json("log-bodies") == {"operations": ["PublishLayerVersion"]}
         with pytest.raises(SystemExit):
             cli("stats", "--rate", "3")  # limits options only where they apply
     finally:

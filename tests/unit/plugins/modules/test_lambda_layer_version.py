@@ -1,6 +1,7 @@
 # -*- coding: utf-8 -*-
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
 
+import os
 import zipfile
 from unittest.mock import MagicMock
 
@@ -122,3 +123,49 @@ def test_an_unforeseen_exception_fails_without_a_traceback(run_module, aws_clien
     assert result["failed"] is True and result["changed"] is False
     assert result["msg"] == "KeyError: 'LayerVersions'. Nothing was written."
     assert "exception" not in result
+
+
+def test_source_dir_staged_through_s3_end_to_end(run_module, tmp_path, monkeypatch):
+    """The module against moto in process: check mode builds and hashes in a temporary directory it removes, writes nothing; a run stages and publishes."""
+    from moto import mock_aws  # pylint: disable=import-outside-toplevel
+
+    from ansible_collections.layerwise.aws.plugins.module_utils import _layer_version  # pylint: disable=import-outside-toplevel
+
+    tree = tmp_path / "tree"
+    (tree / "python").mkdir(parents=True)
+    (tree / "python" / "mod.py").write_text("VALUE = 1\n")
+    module_tmp = tmp_path / "module-tmp"
+    module_tmp.mkdir()
+    made = []
+    real_temporary_directory = _layer_version.tempfile.TemporaryDirectory
+
+    def temporary_directory(**kwargs):
+        directory = real_temporary_directory(dir=str(module_tmp), **kwargs)
+        made.append(directory.name)
+        return directory
+
+    monkeypatch.setattr(_layer_version.tempfile, "TemporaryDirectory", temporary_directory)
+    args = dict(BASE, source_dir=str(tree), s3_bucket="staging-bucket")
+    with mock_aws():
+        s3 = boto3.client("s3", region_name="us-east-1", aws_access_key_id="testing", aws_secret_access_key="testing")
+        lambda_client = boto3.client("lambda", region_name="us-east-1", aws_access_key_id="testing", aws_secret_access_key="testing")
+        s3.create_bucket(Bucket="staging-bucket")
+
+        check = run_module(lambda_layer_version.main, dict(args, _ansible_check_mode=True))
+        assert check["changed"] is True and "failed" not in check
+        assert len(made) == 1 and not os.path.exists(made[0])
+        assert os.listdir(module_tmp) == []
+        assert check["package"]["files"] == 1 and check["package"]["s3_object_version"] is None
+        assert s3.list_objects_v2(Bucket="staging-bucket").get("Contents", []) == []
+        assert lambda_client.list_layer_versions(LayerName="my-layer")["LayerVersions"] == []
+
+        run = run_module(lambda_layer_version.main, args)
+        again = run_module(lambda_layer_version.main, args)
+        stored = s3.list_objects_v2(Bucket="staging-bucket").get("Contents", [])
+        versions = lambda_client.list_layer_versions(LayerName="my-layer")["LayerVersions"]
+    assert run["changed"] is True
+    assert run["package"]["sha256"] == check["package"]["sha256"] == run["layer_version"]["code_sha256"]
+    assert [item["Key"] for item in stored] == [run["package"]["s3_key"]] == [check["package"]["s3_key"]]
+    assert again["changed"] is False
+    assert [version["Version"] for version in versions] == [run["layer_version"]["version"]]
+    assert os.listdir(module_tmp) == [] and len(made) == 3

@@ -10,6 +10,8 @@
     python fault_proxy.py limits [--state-dir DIR] ['{"rate": 15, ...}' | LIMITS | --clear]  # prints them
     python fault_proxy.py stats [--state-dir DIR]               # prints the counters (JSON)
     python fault_proxy.py log   [--state-dir DIR]               # prints the request log (JSON)
+    python fault_proxy.py log-bodies [--state-dir DIR] ['["PublishLayerVersion"]']   # sets/prints them
+    python fault_proxy.py bodies [--state-dir DIR]              # prints the request bodies kept (JSON)
     python fault_proxy.py serve --upstream URL --port N [LIMITS]   # foreground (used by start)
 
     LIMITS: --rate R [--burst B] [--latency-ms MS] [--scope SERVICE] [--page-size N]   (see "Limits" below)
@@ -26,6 +28,10 @@ match a fault rule, and requests the rate limiter refuses:
                                     [{"operation", "method", "path", "action", "region"}, ...]
     DELETE /__faults__/log          clear the log and the stats
     GET    /__faults__/stats        counters since the last clear (see "Stats" below)
+    POST   /__faults__/log_bodies   {"operations": [NAME, ...]}: keep the request bodies of these
+                                    operations ([] for none, the default); answers the setting
+    GET    /__faults__/log_bodies   the setting
+    GET    /__faults__/bodies       the bodies kept since the last clear (see "Request bodies")
     POST   /__faults__/limits       set the proxy-wide limits (JSON, see "Limits"), answers them
     GET    /__faults__/limits       the limits, or null
     DELETE /__faults__/limits       remove the limits
@@ -100,8 +106,17 @@ let through) + throttled + ruled (matched a rule, whatever its action), at all t
 "late" counts the late forwards (their upstream answer statuses); "late.pending" and "hanging"
 are what is waiting right now and are never cleared.
 
+Request bodies: off by default. For the operations named in log_bodies (by name, no "*"), the
+request body is kept in a separate list (never in the log above), as
+{"operation", "method", "path", "body", "size"}: "body" is the text (UTF-8, undecodable bytes
+replaced) of a body of at most 64 KiB with a Content-Length, else null; "size" its length in
+bytes (null when chunked). It is for checking what a client sent (a PublishLayerVersion's
+Content, say), so name only operations whose bodies hold no secret. reset and a clear of the
+log empty the list; the setting stays, like the limits.
+
 Only the method, path (without query), operation name and region of a request are ever kept:
-never a header value otherwise, a query string or a body. Loopback only, dummy credentials only.
+never a header value otherwise, a query string or a body (but for the bodies asked for above).
+Loopback only, dummy credentials only.
 """
 
 import argparse
@@ -154,6 +169,8 @@ BLOCK = 64 * 1024
 MAX_CONTROL_BODY = 1024 * 1024
 MAX_FORM_BODY = 1024 * 1024
 MAX_LOG_ENTRIES = 100000
+MAX_LOGGED_BODY = 64 * 1024
+MAX_LOGGED_BODIES = 1000
 UPSTREAM_TIMEOUT = 300
 # Hop-by-hop headers (RFC 9110 7.6.1) are not forwarded; Expect is answered by the proxy itself.
 # Transfer-Encoding is handled separately: a chunked request body is relayed chunk by chunk.
@@ -493,6 +510,8 @@ class FaultState:
         self.rules = []
         self.ids = itertools.count(1)
         self.log = collections.deque(maxlen=MAX_LOG_ENTRIES)
+        self.body_operations = frozenset()
+        self.bodies = collections.deque(maxlen=MAX_LOGGED_BODIES)
         self.limits = None
         self.buckets = {}
         self.stats = self.empty_stats()
@@ -594,11 +613,39 @@ class FaultState:
         with self.lock:
             return list(self.log)
 
+    def set_log_bodies(self, data):
+        """Keep the request bodies of the operations named in ``{"operations": [...]}``."""
+        operations = data.get("operations") if isinstance(data, dict) and set(data) == {"operations"} else None
+        if not isinstance(operations, list) or not all(isinstance(name, str) and name and name != "*" for name in operations):
+            raise RuleError('log_bodies: {"operations": [NAME, ...]}, operation names such as PublishLayerVersion ([] for none)')
+        with self.lock:
+            self.body_operations = frozenset(operations)
+            return {"operations": sorted(self.body_operations)}
+
+    def get_log_bodies(self):
+        with self.lock:
+            return {"operations": sorted(self.body_operations)}
+
+    def keeps_body(self, operation):
+        with self.lock:
+            return operation in self.body_operations
+
+    def record_body(self, operation, method, path, body, size):
+        """``body``: the bytes of the request body, or None when not read (too large, chunked)."""
+        text = None if body is None else body.decode("utf-8", "replace")
+        with self.lock:
+            self.bodies.append({"operation": operation, "method": method, "path": path, "body": text, "size": size})
+
+    def kept_bodies(self):
+        with self.lock:
+            return list(self.bodies)
+
     def clear_log(self):
-        """Clear the log and the stats; the number of log entries removed."""
+        """Clear the log, the kept bodies and the stats; the number of log entries removed."""
         with self.lock:
             count = len(self.log)
             self.log.clear()
+            self.bodies.clear()
             self.stats = self.empty_stats()
             return count
 
@@ -873,6 +920,18 @@ class ProxyHandler(http.server.BaseHTTPRequestHandler):
                 self.send_json(200, self.state.entries())
             elif what == "log" and method == "DELETE":
                 self.send_json(200, {"removed": self.state.clear_log()})
+            elif what == "log_bodies" and method == "POST":
+                try:
+                    data = json.loads(body or b"null")
+                except ValueError as error:
+                    raise RuleError(f"not JSON: {error}") from None
+                setting = self.state.set_log_bodies(data)
+                self.note(f"request bodies kept for: {', '.join(setting['operations']) or 'none'}")
+                self.send_json(200, setting)
+            elif what == "log_bodies" and method == "GET":
+                self.send_json(200, self.state.get_log_bodies())
+            elif what == "bodies" and method == "GET":
+                self.send_json(200, self.state.kept_bodies())
             elif what == "stats" and method == "GET":
                 self.send_json(200, self.state.get_stats())
             elif what == "limits" and method == "POST":
@@ -900,7 +959,7 @@ class ProxyHandler(http.server.BaseHTTPRequestHandler):
                         "limits": self.state.get_limits(),
                     },
                 )
-            elif what in ("", "rules", "log", "reset", "stats", "limits") or what.startswith("rules/"):
+            elif what in ("", "rules", "log", "reset", "stats", "limits", "log_bodies", "bodies") or what.startswith("rules/"):
                 self.send_json(405, {"error": f"{method} not allowed on {CONTROL_PREFIX}/{what}"})
             else:
                 self.send_json(404, {"error": f"unknown control path {CONTROL_PREFIX}/{what}"})
@@ -981,6 +1040,8 @@ class ProxyHandler(http.server.BaseHTTPRequestHandler):
             relay_body = functools.partial(send_bytes, buffered)
 
         service, operation = detect_operation(method, path, query, headers, form_action)
+        if self.state.keeps_body(operation):
+            relay_body, buffered = self.keep_body(operation, method, path, framing, relay_body, buffered)
         region = region_of(headers, query)
         rule = self.state.take(operation, method, urllib.parse.unquote(path))
         latency = 0
@@ -1031,6 +1092,16 @@ class ProxyHandler(http.server.BaseHTTPRequestHandler):
         elif action == "forwarded" and operation in PAGED_OPERATIONS and self.state.page_size():
             answer = functools.partial(self.page_answer, PAGED_OPERATIONS[operation], query, self.state.page_size())
         self.forward(target, framing, relay_body, answer)
+
+    def keep_body(self, operation, method, path, framing, relay_body, buffered):
+        """Record the request body (read into memory when small enough); the relay to use from now on."""
+        if buffered is None and framing != "chunked" and framing <= MAX_LOGGED_BODY:
+            chunks = []
+            relay_body(chunks.append)
+            buffered = b"".join(chunks)
+            relay_body = functools.partial(send_bytes, buffered)
+        self.state.record_body(operation, method, path, buffered, None if framing == "chunked" else framing)
+        return relay_body, buffered
 
     def send_answer(self, status, headers, body):
         self.send_response_only(status)
@@ -1380,8 +1451,8 @@ def limits_from_args(args):
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("action", choices=["start", "stop", "url", "reset", "serve", "rule", "limits", "stats", "log"])
-    parser.add_argument("json", nargs="?", help="rule: the rule; limits: the limits (JSON)")
+    parser.add_argument("action", choices=["start", "stop", "url", "reset", "serve", "rule", "limits", "stats", "log", "log-bodies", "bodies"])
+    parser.add_argument("json", nargs="?", help="rule: the rule; limits: the limits; log-bodies: a list of operation names (JSON)")
     parser.add_argument("--state-dir", default=os.environ.get("FAULT_PROXY_STATE_DIR", DEFAULT_STATE_DIR))
     parser.add_argument("--upstream", help="the endpoint to forward to, e.g. the URL printed by scripts/local_aws.py start")
     parser.add_argument("--port", type=int, default=0, help="serve: the port on 127.0.0.1 (0: any free port)")
@@ -1395,7 +1466,7 @@ def main():
     args = parser.parse_args()
     if args.action in ("start", "serve") and not args.upstream:
         parser.error(f"{args.action} needs --upstream")
-    if args.json is not None and args.action not in ("rule", "limits"):
+    if args.json is not None and args.action not in ("rule", "limits", "log-bodies"):
         parser.error(f"{args.action} takes no JSON argument")
     if args.action == "rule" and args.json is None:
         parser.error("rule needs the rule as JSON")
@@ -1430,6 +1501,11 @@ def main():
         elif data is not None or limits is not None:
             control_request(url, "/limits", method="POST", data=data if data is not None else limits)
         print(json.dumps(control_request(url, "/limits"), indent=1))
+    elif args.action == "log-bodies":
+        url = url_of(args.state_dir)
+        if data is not None:
+            control_request(url, "/log_bodies", method="POST", data={"operations": data})
+        print(json.dumps(control_request(url, "/log_bodies"), indent=1))
     else:
         print(json.dumps(control_request(url_of(args.state_dir), f"/{args.action}"), indent=1))
 
