@@ -2,7 +2,7 @@
 #   make demo   publish a layer against a local AWS endpoint, again unchanged, then a check-mode diff
 #   make shell  then: a shell to use the collection (ansible-doc, ansible-playbook, a local endpoint)
 #   make test   sanity, unit and integration tests (the command CI runs)
-.PHONY: demo shell test setup sanity units integration examples lint docs release bench load clean
+.PHONY: demo shell test setup sanity units integration examples lint docs release bench bench-realistic load clean
 
 demo:
 	bash scripts/demo.sh
@@ -39,6 +39,9 @@ release:
 
 bench:
 	bash benchmarks/run.sh
+
+bench-realistic:
+	bash benchmarks/run.sh realistic
 
 # 4 concurrent lambda_layer_versions runs of 50 layers and 10 lambda_layer_version runs on one
 # layer, behind a proxy holding Lambda's quota (15 requests/s); LOAD_ARGS for other sizes.

@@ -673,8 +673,9 @@ resource "aws_lambda_layer_version" "layer" {{
         checks = [
             ("unchanged single layer no slower than amazon.aws.lambda_layer_info (wall ratio <= 1.00)", self.round_ratio("main", "ours-1", "info-1") <= 1.0),
             (
-                "two Lambda read calls per unchanged layer, whatever its number of versions",
-                self.calls["ours-1"] == {(2, 0)} and self.calls["ours-bulk-50"] == {(100, 0)} and many[1] == (2, 0),
+                "two Lambda read calls per unchanged layer, whatever its number of versions; in the bulk task one, after a ListLayers"
+                " (moto answers it in one page)",
+                self.calls["ours-1"] == {(2, 0)} and self.calls["ours-bulk-50"] == {(51, 0)} and many[1] == (2, 0),
             ),
             (
                 "hashing at >= 0.9x sha256sum, memory not growing with the file (< 5 MiB more for a 10x larger file)",

@@ -118,6 +118,25 @@ def list_layers(client, **filters):
     return [layer for page in checked_pages(client, "ListLayers", required, **filters) for layer in page["Layers"]]
 
 
+# The most layers one ListLayers page holds (the API's maximum MaxItems).
+LIST_LAYERS_PAGE_SIZE = 50
+
+
+@LambdaLayerErrorHandler.common_error_handler("list layers")
+@retry_idempotent
+def list_layers_page(client, marker=None):
+    """One page of ListLayers, unfiltered: ``(layers, next marker or None)``.
+
+    Without filters each layer's ``LatestMatchingVersion`` is its newest version.
+    One call per page, so that a caller can stop paging once it has what it needs.
+    """
+    request = {"MaxItems": LIST_LAYERS_PAGE_SIZE}
+    if marker:
+        request["Marker"] = marker
+    page = checked_call(client, "ListLayers", ("Layers", "Layers[].LayerName"), **request)
+    return page["Layers"], page.get("NextMarker") or None
+
+
 @LambdaLayerErrorHandler.list_error_handler("read the newest versions of the layer", [])
 @retry_idempotent
 def list_newest_layer_versions(client, layer_name, max_items=10):

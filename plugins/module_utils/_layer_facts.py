@@ -12,7 +12,6 @@ One function builds them from any Lambda answer that describes a version
 of the collection.
 """
 
-from ansible_collections.layerwise.aws.plugins.module_utils._layer_staging import resolved_s3_object_facts
 
 FACT_KEYS = (
     "arn",
@@ -30,6 +29,14 @@ FACT_KEYS = (
     "signing_profile_version_arn",
     "resolved_s3_object",
 )
+
+
+def resolved_s3_object_facts(response):
+    """``{"bucket", "key", "version_id"}`` from ``Content.ResolvedS3Object`` of a PublishLayerVersion or GetLayerVersion answer, else None."""
+    resolved = ((response or {}).get("Content") or {}).get("ResolvedS3Object")
+    if not resolved:
+        return None
+    return {"bucket": resolved.get("S3Bucket"), "key": resolved.get("S3Key"), "version_id": resolved.get("S3ObjectVersion")}
 
 
 def layer_arn_of(layer_version_arn):

@@ -54,13 +54,14 @@ import zlib
 from concurrent.futures import ThreadPoolExecutor
 
 from ansible_collections.layerwise.aws.plugins.module_utils._layer_errors import LayerInputError
+from ansible_collections.layerwise.aws.plugins.module_utils._layer_source import UNZIPPED_SIZE_LIMIT
+from ansible_collections.layerwise.aws.plugins.module_utils._layer_source import mib as _mib
+from ansible_collections.layerwise.aws.plugins.module_utils._layer_source import shown_path
 
 # Bump whenever a change of this file could change the zip bytes for the same files:
 # it is part of the content key under which PackageCache records packages.
 _FORMAT_VERSION = 1
 
-# Lambda's limit on the unzipped size of a function and all its layers.
-UNZIPPED_SIZE_LIMIT = 262144000
 COMPRESSION_LEVEL = 6
 CHUNK_SIZE = 1024 * 1024
 
@@ -132,15 +133,6 @@ class SourceTree(collections.namedtuple("SourceTree", "root files unzipped_size"
     """The result of the walk: the real path of ``source_dir``, the files in zip order and their total size."""
 
     __slots__ = ()
-
-
-def shown_path(path):
-    """A path fit for a message: bytes that are not UTF-8 become backslash escapes."""
-    return os.fsencode(path).decode("utf-8", "backslashreplace")
-
-
-def _mib(size):
-    return f"{size / 1048576:g} MiB"
 
 
 # --- excludes ---------------------------------------------------------------
@@ -852,28 +844,3 @@ def cached_package_info(source_dir, excludes, cache, workers=None, max_unzipped_
     tree = scan_source_dir(source_dir, excludes, max_unzipped_size)
     return cache.lookup(content_key(tree, workers))
 
-
-def zip_unzipped_size(path, max_unzipped_size=UNZIPPED_SIZE_LIMIT, option="filename"):
-    """``(unzipped_size, files)`` of a zip from its central directory, nothing decompressed.
-
-    ``files`` counts the entries that are not directories. Raises
-    ``LayerInputError`` naming ``option`` when the zip cannot be read or
-    unzips to more than ``max_unzipped_size`` bytes. The sizes are those the
-    zip declares; Lambda checks what it really unpacks.
-    """
-    shown = shown_path(path)
-    try:
-        with zipfile.ZipFile(path) as archive:
-            entries = archive.infolist()
-    except OSError as e:
-        raise LayerInputError(f"{option}: cannot read {shown}: {e.strerror}")
-    except (zipfile.BadZipFile, zipfile.LargeZipFile, ValueError, EOFError) as e:
-        raise LayerInputError(f"{option}: {shown} is not a readable zip file: {e}")
-    unzipped_size = sum(entry.file_size for entry in entries)
-    files = sum(1 for entry in entries if not entry.is_dir())
-    if unzipped_size > max_unzipped_size:
-        raise LayerInputError(
-            f"{option}: {shown} unzips to {unzipped_size} bytes, over the {max_unzipped_size} bytes ({_mib(max_unzipped_size)})"
-            " Lambda accepts unzipped for a function and its layers"
-        )
-    return unzipped_size, files

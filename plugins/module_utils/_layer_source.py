@@ -31,21 +31,54 @@ from ansible_collections.layerwise.aws.plugins.module_utils._layer_errors import
 from ansible_collections.layerwise.aws.plugins.module_utils._layer_hash import full_object_sha256
 from ansible_collections.layerwise.aws.plugins.module_utils._layer_hash import sha256_of_file
 from ansible_collections.layerwise.aws.plugins.module_utils._layer_hash import sha256_of_s3_object
-from ansible_collections.layerwise.aws.plugins.module_utils._layer_package import build_package
-from ansible_collections.layerwise.aws.plugins.module_utils._layer_package import zip_unzipped_size
-from ansible_collections.layerwise.aws.plugins.module_utils._layer_staging import REFERENCE
-from ansible_collections.layerwise.aws.plugins.module_utils._layer_staging import _pinnable_version
-from ansible_collections.layerwise.aws.plugins.module_utils._layer_staging import check_bucket
-from ansible_collections.layerwise.aws.plugins.module_utils._layer_staging import check_reference_bucket
-from ansible_collections.layerwise.aws.plugins.module_utils._layer_staging import default_staging_key
-from ansible_collections.layerwise.aws.plugins.module_utils._layer_staging import publish_content
-from ansible_collections.layerwise.aws.plugins.module_utils._layer_staging import sha256_hex
-from ansible_collections.layerwise.aws.plugins.module_utils._layer_staging import stage_package
 
 # PublishLayerVersion takes at most 50 MB of zip in the request itself; larger
 # packages must come from S3.
 DIRECT_UPLOAD_LIMIT = 50 * 1024 * 1024
 _ZIP_MAGIC = (b"PK\x03\x04", b"PK\x05\x06")
+# Lambda's limit on the unzipped size of a function and all its layers.
+UNZIPPED_SIZE_LIMIT = 262144000
+
+# The packager (_layer_package) and the staging code (_layer_staging) are imported where a
+# source needs them, not here: a module's module_utils are compiled from source on every
+# run (AnsiballZ imports them from a zip, without .pyc files), and the common case, a zip
+# file sent in the request, needs neither (about 30 ms of CPU per run; docs/performance.md).
+
+
+def shown_path(path):
+    """A path fit for a message: bytes that are not UTF-8 become backslash escapes."""
+    return os.fsencode(path).decode("utf-8", "backslashreplace")
+
+
+def mib(size):
+    """A size in bytes as MiB, for messages."""
+    return f"{size / 1048576:g} MiB"
+
+def zip_unzipped_size(path, max_unzipped_size=UNZIPPED_SIZE_LIMIT, option="filename"):
+    """``(unzipped_size, files)`` of a zip from its central directory, nothing decompressed.
+
+    ``files`` counts the entries that are not directories. Raises
+    ``LayerInputError`` naming ``option`` when the zip cannot be read or
+    unzips to more than ``max_unzipped_size`` bytes. The sizes are those the
+    zip declares; Lambda checks what it really unpacks.
+    """
+    shown = shown_path(path)
+    try:
+        with zipfile.ZipFile(path) as archive:
+            entries = archive.infolist()
+    except OSError as e:
+        raise LayerInputError(f"{option}: cannot read {shown}: {e.strerror}")
+    except (zipfile.BadZipFile, zipfile.LargeZipFile, ValueError, EOFError) as e:
+        raise LayerInputError(f"{option}: {shown} is not a readable zip file: {e}")
+    unzipped_size = sum(entry.file_size for entry in entries)
+    files = sum(1 for entry in entries if not entry.is_dir())
+    if unzipped_size > max_unzipped_size:
+        raise LayerInputError(
+            f"{option}: {shown} unzips to {unzipped_size} bytes, over the {max_unzipped_size} bytes ({mib(max_unzipped_size)})"
+            " Lambda accepts unzipped for a function and its layers"
+        )
+    return unzipped_size, files
+
 
 
 def check_local_zip(path, direct=True):
@@ -142,6 +175,13 @@ def check_source_code_hash(value):
     return value
 
 
+def _staging():
+    """The staging code (_layer_staging), imported on first use (see above)."""
+    from ansible_collections.layerwise.aws.plugins.module_utils import _layer_staging
+
+    return _layer_staging
+
+
 class LocalZipSource:
     """A zip file on the host the module runs on, checked when created (before any AWS call).
 
@@ -179,6 +219,8 @@ class DirectorySource(LocalZipSource):
     option = "source_dir"
 
     def __init__(self, source_dir, excludes, workdir, direct=True):  # pylint: disable=super-init-not-called
+        from ansible_collections.layerwise.aws.plugins.module_utils._layer_package import build_package
+
         info = build_package(source_dir, excludes, os.path.join(workdir, "package.zip"))
         if direct and info.size > DIRECT_UPLOAD_LIMIT:
             raise LayerInputError(
@@ -206,7 +248,7 @@ class StagedSource:
         self.option = local.option
         self.s3_client = s3_client
         self.bucket = bucket
-        self.key = key or default_staging_key(layer_name, sha256_hex(local.content_sha256()))
+        self.key = key or _staging().default_staging_key(layer_name, _staging().sha256_hex(local.content_sha256()))
         self.storage_mode = storage_mode
         self.size = local.size
         self.staged = None
@@ -215,7 +257,7 @@ class StagedSource:
         return self.local.content_sha256()
 
     def ensure_publishable(self, check_mode=False, progress=None):
-        self.staged = stage_package(
+        self.staged = _staging().stage_package(
             self.s3_client, self.bucket, self.key, self.local.path, self.local.content_sha256(), self.local.size,
             check_mode=check_mode, storage_mode=self.storage_mode,
         )
@@ -223,7 +265,7 @@ class StagedSource:
             progress.wrote(f"uploaded the package to s3://{self.bucket}/{self.key}", package=self.package_facts())
 
     def publish_content(self):
-        return publish_content(self.bucket, self.key, self.staged.version_id, self.storage_mode)
+        return _staging().publish_content(self.bucket, self.key, self.staged.version_id, self.storage_mode)
 
     def package_facts(self):
         version_id = self.staged.version_id if self.staged is not None else None
@@ -254,7 +296,7 @@ class S3Source:
             if head is None:
                 # AWS refuses to publish from a missing object; some endpoints (moto)
                 # publish an empty package instead, so it is checked here for both.
-                check_bucket(self.s3_client, self.bucket)  # a missing bucket is named as such
+                _staging().check_bucket(self.s3_client, self.bucket)  # a missing bucket is named as such
                 raise LayerInputError(f"s3_key: {self.location} does not exist or cannot be read")
             self._head = head
         return self._head
@@ -264,8 +306,8 @@ class S3Source:
         return self._read_head().get("ContentLength")
 
     def ensure_publishable(self, check_mode=False, progress=None):
-        if self.storage_mode == REFERENCE:
-            check_reference_bucket(self.s3_client, self.bucket)
+        if self.storage_mode == _staging().REFERENCE:
+            _staging().check_reference_bucket(self.s3_client, self.bucket)
         self._read_head()
 
     def content_sha256(self, needed=True):
@@ -282,8 +324,8 @@ class S3Source:
                 content["S3ObjectVersion"] = self.version_id
             return content
         # With a storage mode, the object version read is pinned: REFERENCE keeps referring to it.
-        version_id = self.version_id or _pinnable_version(self._read_head().get("VersionId"))
-        return publish_content(self.bucket, self.key, version_id, self.storage_mode)
+        version_id = self.version_id or _staging()._pinnable_version(self._read_head().get("VersionId"))
+        return _staging().publish_content(self.bucket, self.key, version_id, self.storage_mode)
 
     @staticmethod
     def package_facts():

@@ -67,6 +67,7 @@ from ansible_collections.layerwise.aws.plugins.module_utils._layer_api import An
 from ansible_collections.layerwise.aws.plugins.module_utils._layer_api import S3ObjectErrorHandler
 from ansible_collections.layerwise.aws.plugins.module_utils._layer_api import head_s3_object
 from ansible_collections.layerwise.aws.plugins.module_utils._layer_errors import LayerInputError
+from ansible_collections.layerwise.aws.plugins.module_utils._layer_facts import resolved_s3_object_facts
 from ansible_collections.layerwise.aws.plugins.module_utils._layer_retry import retry_idempotent
 from ansible_collections.layerwise.aws.plugins.module_utils._layer_hash import CHUNK_SIZE
 from ansible_collections.layerwise.aws.plugins.module_utils._layer_hash import b64_digest
@@ -434,14 +435,6 @@ def publish_content(bucket, key, version_id=None, storage_mode=None):
     if storage_mode:
         content["S3ObjectStorageMode"] = storage_mode
     return content
-
-
-def resolved_s3_object_facts(response):
-    """``{"bucket", "key", "version_id"}`` from ``Content.ResolvedS3Object`` of a PublishLayerVersion or GetLayerVersion answer, else None."""
-    resolved = ((response or {}).get("Content") or {}).get("ResolvedS3Object")
-    if not resolved:
-        return None
-    return {"bucket": resolved.get("S3Bucket"), "key": resolved.get("S3Key"), "version_id": resolved.get("S3ObjectVersion")}
 
 
 def reported_storage_mode(response):

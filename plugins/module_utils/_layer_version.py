@@ -45,12 +45,6 @@ from ansible_collections.layerwise.aws.plugins.module_utils._layer_lifecycle imp
 from ansible_collections.layerwise.aws.plugins.module_utils._layer_outcome import Progress
 from ansible_collections.layerwise.aws.plugins.module_utils._layer_outcome import Step
 from ansible_collections.layerwise.aws.plugins.module_utils._layer_outcome import module_boundary
-from ansible_collections.layerwise.aws.plugins.module_utils._layer_permission import DEFAULT_ACTION
-from ansible_collections.layerwise.aws.plugins.module_utils._layer_permission import add_statement
-from ansible_collections.layerwise.aws.plugins.module_utils._layer_permission import desired_statement
-from ansible_collections.layerwise.aws.plugins.module_utils._layer_permission import read_policy
-from ansible_collections.layerwise.aws.plugins.module_utils._layer_permission import remove_statement
-from ansible_collections.layerwise.aws.plugins.module_utils._layer_permission import statements_of
 from ansible_collections.layerwise.aws.plugins.module_utils._layer_retry import outcome_unknown
 from ansible_collections.layerwise.aws.plugins.module_utils._layer_retry import publish_read_timeout
 from ansible_collections.layerwise.aws.plugins.module_utils._layer_errors import LayerInputError
@@ -58,7 +52,6 @@ from ansible_collections.layerwise.aws.plugins.module_utils._layer_source import
 from ansible_collections.layerwise.aws.plugins.module_utils._layer_source import LocalZipSource
 from ansible_collections.layerwise.aws.plugins.module_utils._layer_source import S3Source
 from ansible_collections.layerwise.aws.plugins.module_utils._layer_source import StagedSource
-from ansible_collections.layerwise.aws.plugins.module_utils._layer_staging import check_storage_mode_supported
 from ansible_collections.layerwise.aws.plugins.module_utils._layer_source import check_source_code_hash
 from ansible_collections.layerwise.aws.plugins.module_utils._layer_state import build_desired
 from ansible_collections.layerwise.aws.plugins.module_utils._layer_state import changed_fields
@@ -84,13 +77,25 @@ SETTLE_WINDOW = 50
 SUPERSEDED_MARKER = "layerwise-superseded"
 
 
+def _permission():
+    """The permission code (_layer_permission), imported on first use: only copy_permissions needs it.
+
+    A module's module_utils are compiled from source on every run (AnsiballZ imports them
+    from a zip, without .pyc files); a run that does not need this file does not pay for it.
+    """
+    from ansible_collections.layerwise.aws.plugins.module_utils import _layer_permission
+
+    return _layer_permission
+
+
 def _sleep(seconds):
     time.sleep(seconds)
 
 
 def _marker_statement(version_facts):
     """The marker statement for a version: its own account may read it, which it may anyway."""
-    return desired_statement(SUPERSEDED_MARKER, DEFAULT_ACTION, parse_aws_arn(version_facts["arn"])["account_id"], None)
+    permission = _permission()
+    return permission.desired_statement(SUPERSEDED_MARKER, permission.DEFAULT_ACTION, parse_aws_arn(version_facts["arn"])["account_id"], None)
 
 
 def _without_marker(statements):
@@ -100,7 +105,7 @@ def _without_marker(statements):
 class LayerVersionManager:
     """present and absent for one layer at a time; safe to share between threads (it keeps no run state)."""
 
-    def __init__(self, lambda_client, check_mode=False, warn=None, publish_client_for=None, usage_scanner=None):
+    def __init__(self, lambda_client, check_mode=False, warn=None, publish_client_for=None, usage_scanner=None, newest_hints=None):
         """``publish_client_for(package_bytes)``: the client to publish with, whose read timeout fits the package."""
         self.client = lambda_client
         self.publish_client_for = publish_client_for or (lambda package_bytes: lambda_client)
@@ -108,6 +113,9 @@ class LayerVersionManager:
         self.warn = warn or (lambda message: None)
         # keep_versions' usage scan, shared by every layer of the run (thread-safe, once per client).
         self.usage_scanner = usage_scanner or UsageScanner()
+        # {layer name: newest version number} read beforehand (ListLayers, see _layer_bulk): it
+        # replaces the first ListLayerVersions of _read_newest(count=1); read only, never updated.
+        self.newest_hints = newest_hints or {}
 
     def read_newest(self, layer_name):
         """Facts of the newest version, or None: two read calls however many versions exist."""
@@ -119,8 +127,12 @@ class LayerVersionManager:
         Bounded: when the list names a version that cannot be read (deleted in
         between), the list is read again, at most READ_ATTEMPTS times in all.
         """
-        for _attempt in range(READ_ATTEMPTS):
-            numbers = [summary["Version"] for summary in list_newest_layer_versions(self.client, layer_name, max_items=count)][:count]
+        hint = self.newest_hints.get(layer_name) if count == 1 else None
+        for attempt in range(READ_ATTEMPTS):
+            if hint is not None and attempt == 0:
+                numbers = [hint]  # a stale hint (version deleted since) is caught by the get below: then list
+            else:
+                numbers = [summary["Version"] for summary in list_newest_layer_versions(self.client, layer_name, max_items=count)][:count]
             if not numbers:
                 return None, []
             response = get_layer_version(self.client, layer_name, numbers[0])
@@ -159,7 +171,8 @@ class LayerVersionManager:
         # The statements to carry over: None when not asked to, read only when a publish is due.
         carried = [] if copy_permissions else None
         if copy_permissions and current is not None:
-            carried = _without_marker(statements_of(read_policy(self.client, layer_name, current["version"])[0]))
+            permission = _permission()
+            carried = _without_marker(permission.statements_of(permission.read_policy(self.client, layer_name, current["version"])[0]))
 
         if self.check_mode:
             layer_arn = current["layer_arn"] if current else None
@@ -211,13 +224,13 @@ class LayerVersionManager:
         is superseded and still to be copied and deleted; a version kept on purpose
         (skip_destroy, or one keep_versions keeps) or published by another tool never carries it.
         """
-        add_statement(self.client, current["layer_name"], current["version"], _marker_statement(current))
+        _permission().add_statement(self.client, current["layer_name"], current["version"], _marker_statement(current))
         progress.wrote(f"marked version {current['version']} as superseded (statement {SUPERSEDED_MARKER})")
 
     def _unmark_after_refusal(self, current, progress):
         """The publish was refused (nothing published): take the marker off again, if possible."""
         try:
-            remove_statement(self.client, current["layer_name"], current["version"], SUPERSEDED_MARKER)
+            _permission().remove_statement(self.client, current["layer_name"], current["version"], SUPERSEDED_MARKER)
         except AnsibleLambdaLayerError:
             return  # the failure reports the marker as written; a later publish uses it, nothing else reads it
         progress.wrote(f"removed the marker from version {current['version']} again")
@@ -252,7 +265,7 @@ class LayerVersionManager:
         copied = []
         for step, statement in zip(copies, statements):
             # Before the superseded version is deleted, so a failure leaves its policy to copy again.
-            add_statement(self.client, layer_name, version, statement)
+            _permission().add_statement(self.client, layer_name, version, statement)
             copied.append(statement["statement_id"])
             progress.done(step)
             progress.wrote(f"added statement {statement['statement_id']} to version {version}", copied_permissions=list(copied))
@@ -267,10 +280,12 @@ class LayerVersionManager:
         Only a version carrying the marker is touched: its statements missing on the
         newest version are copied, then it is deleted.
         """
-        statements = statements_of(read_policy(self.client, current["layer_name"], below)[0])
+        permission = _permission()
+        statements = permission.statements_of(permission.read_policy(self.client, current["layer_name"], below)[0])
         if not any(statement["statement_id"] == SUPERSEDED_MARKER for statement in statements):
             return self._result(current, current, [], [], [])
-        present = {statement["statement_id"] for statement in statements_of(read_policy(self.client, current["layer_name"], current["version"])[0])}
+        newest = permission.statements_of(permission.read_policy(self.client, current["layer_name"], current["version"])[0])
+        present = {statement["statement_id"] for statement in newest}
         missing = [statement for statement in _without_marker(statements) if statement["statement_id"] not in present]
         if not self.check_mode:
             self._plan_copy_then_delete(current, missing, [below], progress, marked=True)
@@ -480,6 +495,8 @@ def prepare_task(params, lambda_model, s3_client_factory, warn_function=warn, wo
     check_s3_location(params["s3_bucket"], params["s3_key"] if params["s3_key"] is not None else "layerwise/staged.zip")
     storage_mode = params.get("s3_object_storage_mode")
     if storage_mode:
+        from ansible_collections.layerwise.aws.plugins.module_utils._layer_staging import check_storage_mode_supported
+
         check_storage_mode_supported(lambda_model)
     check_text_lengths(params, lambda_model)
     runtimes, warnings = check_runtimes(params["compatible_runtimes"], known_runtimes(lambda_model))

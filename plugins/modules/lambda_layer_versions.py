@@ -13,9 +13,21 @@ description:
   - Manages a list of Lambda layers in one module run. Each item of O(layers) takes the options of
     M(layerwise.aws.lambda_layer_version) and is handled exactly as that module handles it (comparison, publish,
     deletion of the superseded version, check mode, diff mode); only the loop differs.
-  - Use it instead of a loop over M(layerwise.aws.lambda_layer_version) when there are many layers. A loop pays
-    Ansible's per-task cost and a module start for every item; this module starts once, makes one Lambda client,
-    and handles up to O(max_concurrency) layers at the same time.
+  - Use it instead of a loop over M(layerwise.aws.lambda_layer_version) when there are many layers, or one layer in
+    many regions. A loop pays Ansible's per-task cost and a module start for every item; this module starts once,
+    makes one Lambda client per region, and handles up to O(max_concurrency) layers at the same time.
+  - "Many regions in one task: each item may name its own O(layers[].region) (else the module's region is used), so one
+    task can publish, read back (and, with O(layers[].copy_permissions), keep sharing) the same layer in every region,
+    with the module's credentials. Each item's result names its region. The same layer may appear once per region."
+  - "Reads near the quota floor: an unchanged layer costs a GetLayerVersion (its newest version's hash) and, to know
+    which version is the newest, a ListLayerVersions. When at least 4 items of a region read their newest version that
+    way, the module first lists the region's layers (ListLayers, 50 per page, unfiltered), which names the newest
+    version of every layer, and then skips the ListLayerVersions of every item whose layer it saw. It stops listing once
+    it saw all of them, or after as many pages as a quarter of those items, so that in an account with many more layers
+    than the task the listing costs at most a quarter more than what it saves. Items not seen (new layers), items with
+    O(layers[].state=absent) and items with O(layers[].copy_permissions=true) (they read the two newest versions) read
+    their own versions as M(layerwise.aws.lambda_layer_version) does. An unchanged run of N layers in a region then costs
+    N GetLayerVersion and about N / 50 ListLayers requests."
   - Every item is checked before the first AWS call. A layer's failure of any kind (bad input, which fails that item
     before anything is read or written for it, an AWS error, a malformed answer, a file that disappears) fails that
     layer only; the other layers are handled. The task then fails at the end, with a message naming every failed layer
@@ -32,10 +44,16 @@ options:
     suboptions:
       layer_name:
         description:
-          - The layer's name or layer ARN (in the module's region and the caller's account).
+          - The layer's name or layer ARN (in the item's region and the caller's account).
         type: str
         required: true
         aliases: [name]
+      region:
+        description:
+          - The AWS region of this item, such as V(eu-west-1). Defaults to the module's region.
+          - Items of several regions run in the same pool of threads, with one Lambda client per region.
+        type: str
+        version_added: "1.1.0"
       state:
         description:
           - V(present) publishes a new version when the newest one differs; V(absent) deletes O(layers[].version) or every version.
@@ -134,13 +152,21 @@ options:
         version_added: "1.1.0"
   max_concurrency:
     description:
-      - How many layers are handled at the same time (threads sharing one client), from 1 to 64.
-      - Lambda allows about 15 control plane requests per second in an account and an unchanged layer costs two;
-        throttled calls are retried with jittered backoff.
+      - How many layers are handled at the same time (threads sharing one client per region), from 1 to 64, over all
+        regions together.
     type: int
     default: 8
 notes:
   - Warnings about an item (such as a deprecated runtime) start with the item's position and layer name.
+  - Listing the layers needs the C(lambda:ListLayers) permission (on resource V(*)). Without it, or if the listing
+    fails for any other reason, every item reads its own newest version; the run is the same, one request per item
+    dearer.
+  - A version number read by the listing is as fresh as the listing, at the start of the run; a version deleted since
+    is noticed (GetLayerVersion then says it does not exist, and the item lists its versions again).
+  - Check mode writes nothing, in any region.
+  - To share a layer in every region, register the result and loop M(layerwise.aws.lambda_layer_version_permission)
+    over RV(results) with C(region) and C(arn) taken from each item (see the examples); O(layers[].copy_permissions)
+    then carries the statements over to every later version, in each region.
 seealso:
   - module: layerwise.aws.lambda_layer_version
     description: The same for one layer, with the full description of every option.
@@ -185,6 +211,33 @@ EXAMPLES = r"""
   loop_control:
     label: "{{ item.layer_name }}"
 
+- name: Publish one layer in three regions, concurrently, in one task
+  layerwise.aws.lambda_layer_versions:
+    layers:
+      - layer_name: shared-utils
+        region: us-east-1
+        filename: build/shared-utils.zip
+        copy_permissions: true
+      - layer_name: shared-utils
+        region: eu-west-1
+        filename: build/shared-utils.zip
+        copy_permissions: true
+      - layer_name: shared-utils
+        region: ap-southeast-2
+        filename: build/shared-utils.zip
+        copy_permissions: true
+  register: published
+
+- name: Share the version of each region with another account
+  layerwise.aws.lambda_layer_version_permission:
+    region: "{{ item.region }}"
+    arn: "{{ item.layer_version.arn }}"
+    statement_id: share-with-prod
+    principal: "210987654321"
+  loop: "{{ published.results }}"
+  loop_control:
+    label: "{{ item.region }}"
+
 - name: Dry run over every layer, with a diff per layer
   layerwise.aws.lambda_layer_versions:
     layers: "{{ my_layers }}"
@@ -213,7 +266,7 @@ results:
       type: str
       sample: shared-utils
     region:
-      description: The region the layer was handled in.
+      description: The region the layer was handled in (the item's O(layers[].region), else the module's).
       type: str
       sample: eu-west-1
     state:
@@ -309,7 +362,8 @@ results:
 diff:
   description:
     - One diff per layer that did not fail, each with C(before), C(after) and the layer's name as C(before_header)
-      and C(after_header), so that C(--diff) output shows which layer each change belongs to.
+      and C(after_header) (followed by its region in parentheses when the items span several regions), so that
+      C(--diff) output shows which layer each change belongs to.
   returned: in diff mode
   type: list
   elements: dict
@@ -326,8 +380,9 @@ MAX_CONCURRENCY = 64
 
 
 def main():
+    item_options = dict(layer_version_options(), region=dict(type="str"))
     argument_spec = dict(
-        layers=dict(type="list", elements="dict", required=True, options=layer_version_options(), **layer_version_option_rules()),
+        layers=dict(type="list", elements="dict", required=True, options=item_options, **layer_version_option_rules()),
         max_concurrency=dict(type="int", default=8),
     )
     module = AnsibleAWSModule(argument_spec=argument_spec, supports_check_mode=True)

@@ -2,6 +2,7 @@
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
 """The fault-injection proxy (setup_fault_proxy/files/fault_proxy.py) with real boto3 clients, against moto in-process and a stub upstream."""
 
+import collections
 import concurrent.futures
 import hashlib
 import http.client
@@ -342,7 +343,7 @@ def test_log_has_no_secrets(proxy):
     with OPENER.open(presigned, timeout=10) as response:
         assert response.read() == b"package-bytes"
     log = control(proxy, "GET", "/log")
-    assert all(set(entry) == {"operation", "method", "path", "action"} for entry in log)
+    assert all(set(entry) == {"operation", "method", "path", "action", "region"} for entry in log)
     text = json.dumps(log)
     for secret in ("testing", "X-Amz", "Signature", "package-bytes", "?"):
         assert secret not in text
@@ -808,6 +809,8 @@ def test_rate_limit_buckets_scope_and_rules(proxy):
     }
     assert stats["by_operation"]["ListLayers"] == {"received": 6, "forwarded": 4, "throttled": 2, "ruled": 0}
     assert stats["by_action"] == {"status": 5, "forwarded": 9, "throttled": 2}
+    regions = collections.Counter((entry["region"], entry["operation"]) for entry in control(proxy, "GET", "/log"))
+    assert regions == {("us-east-1", "GetLayerVersion"): 5, ("us-east-1", "ListLayers"): 5, ("eu-west-1", "ListLayers"): 1, ("us-east-1", "ListBuckets"): 5}
 
     # reset: rules, log and stats go, the buckets are full again, the limits stay.
     control(proxy, "POST", "/reset")
@@ -841,6 +844,31 @@ def test_latency(proxy):
     lam.list_layers()
     assert time.monotonic() - started >= 0.4
     assert control(proxy, "GET", "/stats")["forwarded"] == 2
+
+
+def test_page_size_cuts_list_answers_into_pages_as_aws_does(proxy):
+    lam = client("lambda", proxy)
+    direct = [f"fp-page-{number}" for number in range(7)]
+    for name in direct:
+        lam.publish_layer_version(LayerName=name, Content={"ZipFile": layer_zip()})
+    for _number in range(2):
+        lam.publish_layer_version(LayerName="fp-page-0", Content={"ZipFile": layer_zip()})
+    assert len(lam.list_layers(MaxItems=2)["Layers"]) == 7  # moto alone ignores MaxItems
+    assert control(proxy, "POST", "/limits", {"page_size": 3}) == {"rate": None, "burst": None, "latency_ms": 0, "scope": ["*"], "page_size": 3}
+    control(proxy, "DELETE", "/log")
+    first = lam.list_layers()
+    assert [layer["LayerName"] for layer in first["Layers"]] == direct[:3] and first["NextMarker"]
+    pages = list(lam.get_paginator("list_layers").paginate())
+    assert [[layer["LayerName"] for layer in page["Layers"]] for page in pages] == [direct[:3], direct[3:6], direct[6:]]
+    assert "NextMarker" not in pages[-1]
+    assert [layer["LayerName"] for layer in lam.list_layers(MaxItems=2)["Layers"]] == direct[:2]
+    assert [version["Version"] for version in lam.list_layer_versions(LayerName="fp-page-0", MaxItems=1)["LayerVersions"]] == [3]
+    assert [version["Version"] for version in lam.list_layer_versions(LayerName="fp-page-0")["LayerVersions"]] == [3, 2, 1]
+    assert operations(proxy) == [("ListLayers", "forwarded")] * 5 + [("ListLayerVersions", "forwarded")] * 2
+    with pytest.raises(ClientError):  # an error answer passes as it came
+        lam.get_layer_version(LayerName="fp-page-0", VersionNumber=9)
+    for bad in ({"page_size": 0}, {"page_size": "50"}, {"page_size": True}):
+        assert "error" in control(proxy, "POST", "/limits", bad, expect=400), bad
 
 
 def test_limits_and_new_rules_refused(proxy):
@@ -949,7 +977,7 @@ def test_cli_limits_rule_stats(tmp_path, stub_proxy, monkeypatch, capsys):
             assert response.read() == b"{}"
         stats = cli_json("stats")
         assert (stats["received"], stats["ruled"], stats["by_operation"]["GetObject"]["ruled"]) == (1, 1, 1)
-        assert cli_json("log") == [{"operation": "GetObject", "method": "GET", "path": "/bucket/key", "action": "garbage"}]
+        assert cli_json("log") == [{"operation": "GetObject", "method": "GET", "path": "/bucket/key", "action": "garbage", "region": "unknown"}]
         assert cli_json("limits", '{"rate": 2}') == {"rate": 2, "burst": 2, "latency_ms": 0, "scope": ["*"]}
         assert cli_json("limits", "--latency-ms", "5")["latency_ms"] == 5
         assert cli_json("limits")["latency_ms"] == 5

@@ -16,6 +16,7 @@ from botocore.stub import Stubber
 from moto import mock_aws
 
 from ansible_collections.layerwise.aws.plugins.module_utils._layer_api import AnsibleLambdaLayerError
+from ansible_collections.layerwise.aws.plugins.module_utils._layer_bulk import BulkItem
 from ansible_collections.layerwise.aws.plugins.module_utils._layer_bulk import combine
 from ansible_collections.layerwise.aws.plugins.module_utils._layer_bulk import run_tasks
 from ansible_collections.layerwise.aws.plugins.module_utils._layer_errors import LayerInputError
@@ -403,7 +404,8 @@ def test_one_usage_scan_serves_every_layer_of_a_bulk_run(aws, tmp_path):
         params = {"state": "present", "layer_name": name, "source_code_hash": None, "skip_destroy": False, "copy_permissions": False,
                   "keep_versions": 1, "prune_in_use": False}
         tasks.append(LayerTask(params, name, None, build_desired(name), package(tmp_path, f"{name}-new")))
-    result = combine(tasks, run_tasks(manager, tasks, max_concurrency=2), with_diff=False)
+    items = [BulkItem(index, task.params, "us-east-1", task) for index, task in enumerate(tasks)]
+    result = combine(items, run_tasks([(manager, task) for task in tasks], max_concurrency=2), with_diff=False)
     assert [item["deleted_versions"] for item in result["results"]] == [[1, 2, 3], [1, 2, 3]]
     assert [item["kept_in_use"] for item in result["results"]] == [{}, {}]
     assert len(scans) == 1

@@ -19,7 +19,7 @@ import pytest
 
 from ansible_collections.layerwise.aws.plugins.module_utils import _layer_package
 from ansible_collections.layerwise.aws.plugins.module_utils._layer_errors import LayerInputError
-from ansible_collections.layerwise.aws.plugins.module_utils._layer_package import UNZIPPED_SIZE_LIMIT
+from ansible_collections.layerwise.aws.plugins.module_utils._layer_source import UNZIPPED_SIZE_LIMIT
 from ansible_collections.layerwise.aws.plugins.module_utils._layer_package import Excludes
 from ansible_collections.layerwise.aws.plugins.module_utils._layer_package import PackageCache
 from ansible_collections.layerwise.aws.plugins.module_utils._layer_package import ZipWriter
@@ -28,7 +28,7 @@ from ansible_collections.layerwise.aws.plugins.module_utils._layer_package impor
 from ansible_collections.layerwise.aws.plugins.module_utils._layer_package import content_key
 from ansible_collections.layerwise.aws.plugins.module_utils._layer_package import pack_stream
 from ansible_collections.layerwise.aws.plugins.module_utils._layer_package import scan_source_dir
-from ansible_collections.layerwise.aws.plugins.module_utils._layer_package import zip_unzipped_size
+from ansible_collections.layerwise.aws.plugins.module_utils._layer_source import zip_unzipped_size
 
 TEXT = b"".join(b"def function_%d(value):\n    return value * %d\n\n" % (n, n) for n in range(2000))
 RANDOM = random.Random(12).randbytes(200000)

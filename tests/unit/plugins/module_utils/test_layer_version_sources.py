@@ -26,7 +26,7 @@ from ansible_collections.layerwise.aws.plugins.module_utils._layer_argspec impor
 from ansible_collections.layerwise.aws.plugins.module_utils._layer_errors import LayerInputError
 from ansible_collections.layerwise.aws.plugins.module_utils._layer_outcome import Progress
 from ansible_collections.layerwise.aws.plugins.module_utils._layer_outcome import failure_result
-from ansible_collections.layerwise.aws.plugins.module_utils._layer_package import UNZIPPED_SIZE_LIMIT
+from ansible_collections.layerwise.aws.plugins.module_utils._layer_source import UNZIPPED_SIZE_LIMIT
 from ansible_collections.layerwise.aws.plugins.module_utils._layer_retry import client_config
 from ansible_collections.layerwise.aws.plugins.module_utils._layer_source import DirectorySource
 from ansible_collections.layerwise.aws.plugins.module_utils._layer_source import LocalZipSource

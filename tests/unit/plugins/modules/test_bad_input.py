@@ -263,6 +263,7 @@ BULK_CASES = [
      "layers[0] (arn:aws-cn:lambda:cn-north-1:123456789012:layer:l): layer_name", "partition aws-cn"),
     ("concurrency-zero", {"layers": [], "max_concurrency": 0}, "max_concurrency", "between 1 and 64"),
     ("concurrency-huge", {"layers": [], "max_concurrency": 10 ** 9}, "max_concurrency", "between 1 and 64"),
+    ("item-region-bad", {"layers": [{"layer_name": "l", "filename": "{good}", "region": "EU West"}]}, "layers[0] (l): region", "not an AWS region name"),
 ]
 
 

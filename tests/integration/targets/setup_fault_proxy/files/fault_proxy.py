@@ -14,7 +14,7 @@
     python fault_proxy.py bodies [--state-dir DIR]              # prints the request bodies kept (JSON)
     python fault_proxy.py serve --upstream URL --port N [LIMITS]   # foreground (used by start)
 
-    LIMITS: --rate R [--burst B] [--latency-ms MS] [--scope SERVICE]   (see "Limits" below)
+    LIMITS: --rate R [--burst B] [--latency-ms MS] [--scope SERVICE] [--page-size N]   (see "Limits" below)
 
 Clients use the proxy URL as their endpoint_url. Every request is forwarded to the upstream
 unchanged, except requests under /__faults__ (the control API, never forwarded), requests that
@@ -25,7 +25,7 @@ match a fault rule, and requests the rate limiter refuses:
     DELETE /__faults__/rules        remove every rule
     DELETE /__faults__/rules/ID     remove one rule
     GET    /__faults__/log          every proxied request since the last clear:
-                                    [{"operation", "method", "path", "action"}, ...]
+                                    [{"operation", "method", "path", "action", "region"}, ...]
     DELETE /__faults__/log          clear the log and the stats
     GET    /__faults__/stats        counters since the last clear (see "Stats" below)
     POST   /__faults__/log_bodies   {"operations": [NAME, ...]}: keep the request bodies of these
@@ -84,6 +84,11 @@ Limits (proxy-wide, not per request): {"rate": 15, "burst": 15, "latency_ms": 25
     "burst"       bucket size (default: rate rounded up); buckets start full
     "latency_ms"  added before forwarding each request the limiter lets through (default 0)
     "scope"       "*" (default), a service ("lambda", "s3", "sts") or a list of them
+    "page_size"   answer ListLayers and ListLayerVersions in pages of at most this many items (and
+                  at most the request's MaxItems), with a NextMarker, as AWS does, for an upstream
+                  that ignores MaxItems and Marker (moto answers every item at once): the upstream's
+                  whole answer is read and the page asked for is cut from it. Each page is a
+                  request like any other (limited, logged). Whatever the scope; may be given alone.
 There is one token bucket per service and region; the region comes from the credential scope
 of the request's Authorization header (Credential=AKID/DATE/REGION/SERVICE/aws4_request) or of
 a presigned URL's X-Amz-Credential, else "unknown". Rules come first: a request that matches a
@@ -154,7 +159,10 @@ ACTION_KEYS = {
 }
 DEFAULT_GARBAGE = "<html><body>Login required</body></html>"
 SERVICES = ("lambda", "s3", "sts", "json")
-LIMIT_KEYS = ("rate", "burst", "latency_ms", "scope")
+LIMIT_KEYS = ("rate", "burst", "latency_ms", "scope", "page_size")
+# The paginated list calls the proxy can cut into pages (limits' page_size), and the key of their items.
+PAGED_OPERATIONS = {"ListLayers": "Layers", "ListLayerVersions": "LayerVersions"}
+PAGE_MARKER = re.compile(r"^fault-proxy-page-([0-9]{1,9})$")
 # Credential scope of SigV4: Credential=AKID/YYYYMMDD/REGION/SERVICE/aws4_request (header or presigned query).
 CREDENTIAL_SCOPE = re.compile(r"Credential=[^/,\s]*/\d{8}/([a-z0-9-]{1,40})/")
 BLOCK = 64 * 1024
@@ -445,8 +453,13 @@ def validate_limits(data):
     elif data.get("burst") is not None:
         raise RuleError("burst needs rate")
     limits["latency_ms"] = _number(data, "latency_ms", 0, 0, 600000, "milliseconds added before forwarding, 0 to 600000")
-    if limits["rate"] is None and not limits["latency_ms"]:
-        raise RuleError("limits: give rate, latency_ms or both (DELETE the limits to remove them)")
+    if data.get("page_size") is not None:
+        page_size = data["page_size"]
+        if isinstance(page_size, bool) or not isinstance(page_size, int) or not 1 <= page_size <= 10000:
+            raise RuleError("page_size: items per page of ListLayers and ListLayerVersions, an integer from 1 to 10000")
+        limits["page_size"] = page_size
+    if limits["rate"] is None and not limits["latency_ms"] and not limits.get("page_size"):
+        raise RuleError("limits: give rate, latency_ms, page_size or several (DELETE the limits to remove them)")
     scope = data.get("scope", "*")
     scope = [scope] if isinstance(scope, str) else scope
     if not isinstance(scope, list) or not scope or any(name not in SERVICES + ("*",) for name in scope):
@@ -563,6 +576,11 @@ class FaultState:
             removed, self.limits, self.buckets = self.limits is not None, None, {}
         return removed
 
+    def page_size(self):
+        """The limits' page_size, or None."""
+        with self.lock:
+            return (self.limits or {}).get("page_size")
+
     def admit(self, service, region):
         """(let through, seconds to wait before forwarding) for a request that matched no rule."""
         with self.lock:
@@ -584,7 +602,7 @@ class FaultState:
     def record(self, operation, method, path, action, region="unknown"):
         outcome = action if action in ("forwarded", "throttled") else "ruled"
         with self.lock:
-            self.log.append({"operation": operation, "method": method, "path": path, "action": action})
+            self.log.append({"operation": operation, "method": method, "path": path, "action": action, "region": region})
             stats = self.stats
             stats["by_action"][action] = stats["by_action"].get(action, 0) + 1
             for counts in (stats, stats["by_operation"].setdefault(operation, empty_counts()), stats["by_region"].setdefault(region, empty_counts())):
@@ -1071,6 +1089,8 @@ class ProxyHandler(http.server.BaseHTTPRequestHandler):
             answer = self.drop_answer
         elif action == "garbage":
             answer = functools.partial(self.replace_answer, rule)
+        elif action == "forwarded" and operation in PAGED_OPERATIONS and self.state.page_size():
+            answer = functools.partial(self.page_answer, PAGED_OPERATIONS[operation], query, self.state.page_size())
         self.forward(target, framing, relay_body, answer)
 
     def keep_body(self, operation, method, path, framing, relay_body, buffered):
@@ -1090,6 +1110,31 @@ class ProxyHandler(http.server.BaseHTTPRequestHandler):
         self.send_header("Content-Length", str(len(body)))
         self.end_headers()
         self.wfile.write(body)
+
+    def page_answer(self, key, query, page_size, response):
+        """Answer the page the request asks for (Marker, MaxItems), cut from the upstream's whole list."""
+        body = response.read()
+        headers = [(name, value) for name, value in response.getheaders() if name.lower() in ("content-type", "x-amzn-requestid")]
+        try:
+            document = json.loads(body) if response.status == 200 else None
+        except ValueError:
+            document = None
+        if not isinstance(document, dict) or not isinstance(document.get(key), list):
+            self.send_answer(response.status, headers, body)  # an error, or not a list: as it came
+            return
+        marker = PAGE_MARKER.match((query.get("Marker") or [""])[0])
+        start = int(marker.group(1)) if marker else 0
+        try:
+            asked = int((query.get("MaxItems") or [page_size])[0])
+        except ValueError:
+            asked = page_size
+        size = max(1, min(page_size, asked))
+        items = document[key]
+        document[key] = items[start:start + size]
+        document.pop("NextMarker", None)
+        if start + size < len(items):
+            document["NextMarker"] = f"fault-proxy-page-{start + size}"
+        self.send_answer(200, headers or [("Content-Type", "application/json")], json.dumps(document).encode())
 
     def drop_answer(self, response):
         """Read the upstream's whole answer, then close the client connection without answering."""
@@ -1315,6 +1360,8 @@ def limits_argv(limits):
     argv += ["--latency-ms", str(limits["latency_ms"])]
     for service in limits["scope"]:
         argv += ["--scope", service]
+    if limits.get("page_size"):
+        argv += ["--page-size", str(limits["page_size"])]
     return argv
 
 
@@ -1390,13 +1437,15 @@ def url_of(state_dir):
 
 def limits_from_args(args):
     """The limits the options give (a dict, validated later), or None."""
-    if args.rate is None and args.latency_ms is None and args.burst is None and not args.scope:
+    if args.rate is None and args.latency_ms is None and args.burst is None and not args.scope and args.page_size is None:
         return None
     limits = {"rate": args.rate, "latency_ms": args.latency_ms or 0}
     if args.burst is not None:
         limits["burst"] = args.burst
     if args.scope:
         limits["scope"] = args.scope
+    if args.page_size is not None:
+        limits["page_size"] = args.page_size
     return limits
 
 
@@ -1412,6 +1461,7 @@ def main():
     group.add_argument("--burst", type=int, help="token bucket size (default: the rate rounded up)")
     group.add_argument("--latency-ms", type=float, help="milliseconds added before forwarding")
     group.add_argument("--scope", action="append", choices=SERVICES + ("*",), help="a service the limits apply to (repeatable; default all)")
+    group.add_argument("--page-size", type=int, help="answer ListLayers and ListLayerVersions in pages of at most N items, as AWS does")
     group.add_argument("--clear", action="store_true", help="limits: remove the limits")
     args = parser.parse_args()
     if args.action in ("start", "serve") and not args.upstream:
