@@ -24,7 +24,7 @@ owners, other permission bits, umask or directory listing order
 
 The zip structures are written here with ``struct`` rather than with
 ``zipfile``, whose defaults (versions, flags, extra fields) are those of the
-running Python; ``zipfile`` only reads. Files are read and deflated in
+running Python; ``zipfile`` only reads zips (``_layer_source.zip_unzipped_size``). Files are read and deflated in
 worker threads (zlib, like file reads and SHA-256, releases the GIL), small
 files in batches, and written in order by the calling thread, which hashes
 the zip as it writes it. At most a small window of packed batches waits in
@@ -49,7 +49,6 @@ import stat
 import struct
 import tempfile
 import threading
-import zipfile
 import zlib
 from concurrent.futures import ThreadPoolExecutor
 
@@ -843,4 +842,3 @@ def cached_package_info(source_dir, excludes, cache, workers=None, max_unzipped_
     """
     tree = scan_source_dir(source_dir, excludes, max_unzipped_size)
     return cache.lookup(content_key(tree, workers))
-

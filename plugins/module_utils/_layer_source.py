@@ -54,6 +54,7 @@ def mib(size):
     """A size in bytes as MiB, for messages."""
     return f"{size / 1048576:g} MiB"
 
+
 def zip_unzipped_size(path, max_unzipped_size=UNZIPPED_SIZE_LIMIT, option="filename"):
     """``(unzipped_size, files)`` of a zip from its central directory, nothing decompressed.
 
@@ -78,7 +79,6 @@ def zip_unzipped_size(path, max_unzipped_size=UNZIPPED_SIZE_LIMIT, option="filen
             " Lambda accepts unzipped for a function and its layers"
         )
     return unzipped_size, files
-
 
 
 def check_local_zip(path, direct=True):
