@@ -377,7 +377,7 @@ def test_request_bodies_only_of_the_operations_named(proxy):
     assert kept[1]["size"] == len(kept[1]["body"])
     assert kept[2]["body"] is None and kept[2]["size"] > fault_proxy.MAX_LOGGED_BODY
     # The log itself never holds a body, and no entry holds a header.
-    assert all(set(entry) == {"operation", "method", "path", "action"} for entry in control(proxy, "GET", "/log"))
+    assert all(set(entry) == {"operation", "method", "path", "action", "region"} for entry in control(proxy, "GET", "/log"))
     assert "testing" not in json.dumps(kept) and "Authorization" not in json.dumps(kept)
 
     control(proxy, "POST", "/reset")
