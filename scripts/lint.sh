@@ -16,5 +16,8 @@ tool_venv "$lint_venv" "$VENV/bin/python" "ansible-core>=2.17,<2.20" "ansible-li
 cd "$COLLECTION"
 export ANSIBLE_COLLECTIONS_PATH=$COLLECTIONS
 export PATH=$lint_venv/bin:$PATH
+# ansible-lint colours its report even into a file or a pipe: plain text there, as everywhere.
+[ -t 1 ] || export NO_COLOR=1
+honour_no_color
 ansible-lint --version
 ansible-lint examples/ tests/integration/targets/
