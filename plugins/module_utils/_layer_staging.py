@@ -67,7 +67,6 @@ from ansible_collections.layerwise.aws.plugins.module_utils._layer_api import An
 from ansible_collections.layerwise.aws.plugins.module_utils._layer_api import S3ObjectErrorHandler
 from ansible_collections.layerwise.aws.plugins.module_utils._layer_api import head_s3_object
 from ansible_collections.layerwise.aws.plugins.module_utils._layer_errors import LayerInputError
-from ansible_collections.layerwise.aws.plugins.module_utils._layer_facts import resolved_s3_object_facts
 from ansible_collections.layerwise.aws.plugins.module_utils._layer_retry import retry_idempotent
 from ansible_collections.layerwise.aws.plugins.module_utils._layer_hash import CHUNK_SIZE
 from ansible_collections.layerwise.aws.plugins.module_utils._layer_hash import b64_digest
@@ -435,27 +434,3 @@ def publish_content(bucket, key, version_id=None, storage_mode=None):
     if storage_mode:
         content["S3ObjectStorageMode"] = storage_mode
     return content
-
-
-def reported_storage_mode(response):
-    """The storage mode of an existing version, as far as the API shows it.
-
-    Neither GetLayerVersion nor PublishLayerVersion returns S3ObjectStorageMode
-    (LayerVersionContentOutput has no such member); the model documents
-    ``ResolvedS3Object`` as "the resolved Amazon S3 object that contains the
-    layer archive", which a version has only when its archive stays in the
-    user's bucket: present means REFERENCE, absent COPY.
-    """
-    return REFERENCE if resolved_s3_object_facts(response) else COPY
-
-
-def storage_mode_changes(desired_mode, response):
-    """Whether publishing with ``desired_mode`` changes the storage mode of the version in ``response``.
-
-    An unset mode is no change: the comparison is made only for a mode the
-    task asks for, so a version is never republished over an inferred field
-    the task does not manage.
-    """
-    if not desired_mode:
-        return False
-    return desired_mode != reported_storage_mode(response)

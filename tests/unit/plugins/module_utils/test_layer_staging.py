@@ -18,6 +18,10 @@ from ansible_collections.layerwise.aws.plugins.module_utils._layer_api import An
 from ansible_collections.layerwise.aws.plugins.module_utils._layer_api import publish_layer_version
 from ansible_collections.layerwise.aws.plugins.module_utils._layer_errors import LayerInputError
 from ansible_collections.layerwise.aws.plugins.module_utils._layer_retry import client_config
+from ansible_collections.layerwise.aws.plugins.module_utils._layer_facts import layer_version_facts
+from ansible_collections.layerwise.aws.plugins.module_utils._layer_facts import resolved_s3_object_facts
+from ansible_collections.layerwise.aws.plugins.module_utils._layer_state import changed_fields
+from ansible_collections.layerwise.aws.plugins.module_utils._layer_state import storage_mode_of
 from ansible_collections.layerwise.aws.plugins.module_utils._layer_staging import COPY
 from ansible_collections.layerwise.aws.plugins.module_utils._layer_staging import REFERENCE
 from ansible_collections.layerwise.aws.plugins.module_utils._layer_staging import StagedObjectMismatch
@@ -26,12 +30,9 @@ from ansible_collections.layerwise.aws.plugins.module_utils._layer_staging impor
 from ansible_collections.layerwise.aws.plugins.module_utils._layer_staging import default_staging_key
 from ansible_collections.layerwise.aws.plugins.module_utils._layer_staging import holds_package
 from ansible_collections.layerwise.aws.plugins.module_utils._layer_staging import publish_content
-from ansible_collections.layerwise.aws.plugins.module_utils._layer_staging import reported_storage_mode
 from ansible_collections.layerwise.aws.plugins.module_utils._layer_staging import resolve_s3_source
-from ansible_collections.layerwise.aws.plugins.module_utils._layer_staging import resolved_s3_object_facts
 from ansible_collections.layerwise.aws.plugins.module_utils._layer_staging import sha256_hex
 from ansible_collections.layerwise.aws.plugins.module_utils._layer_staging import stage_package
-from ansible_collections.layerwise.aws.plugins.module_utils._layer_staging import storage_mode_changes
 from ansible_collections.layerwise.aws.plugins.module_utils._layer_staging import transfer_config
 
 MiB = 1024 * 1024
@@ -492,15 +493,20 @@ def test_resolved_s3_object_of_a_documented_get_layer_version_answer():
         copied = client.get_layer_version(LayerName="l1", VersionNumber=3)
     assert resolved_s3_object_facts(referenced) == {"bucket": BUCKET, "key": KEY, "version_id": "v-9"}
     assert resolved_s3_object_facts(copied) is None
-    assert (reported_storage_mode(referenced), reported_storage_mode(copied)) == (REFERENCE, COPY)
+    assert (storage_mode_of(layer_version_facts(referenced)), storage_mode_of(layer_version_facts(copied))) == (REFERENCE, COPY)
     assert resolved_s3_object_facts({}) is None
 
 
 def test_a_change_of_mode_is_a_change_only_when_a_mode_is_asked_for():
-    referenced = publish_answer({"ResolvedS3Object": {"S3Bucket": BUCKET, "S3Key": KEY, "S3ObjectVersion": "v"}})
-    copied = publish_answer()
-    assert storage_mode_changes(COPY, referenced) is True
-    assert storage_mode_changes(REFERENCE, copied) is True
-    assert storage_mode_changes(REFERENCE, referenced) is False
-    assert storage_mode_changes(COPY, copied) is False
-    assert storage_mode_changes(None, referenced) is False
+    referenced = layer_version_facts(publish_answer({"ResolvedS3Object": {"S3Bucket": BUCKET, "S3Key": KEY, "S3ObjectVersion": "v"}}))
+    copied = layer_version_facts(publish_answer())
+
+    def changes(mode, current):
+        # Every other compared field as the version has it: only the mode can differ.
+        return changed_fields(current, dict(current, s3_object_storage_mode=mode))
+
+    assert changes(COPY, referenced) == ["s3_object_storage_mode"]
+    assert changes(REFERENCE, copied) == ["s3_object_storage_mode"]
+    assert changes(REFERENCE, referenced) == []
+    assert changes(COPY, copied) == []
+    assert changes(None, referenced) == []
