@@ -99,6 +99,16 @@ def check(result, what):
     return result
 
 
+def save_results(lines, prefix):
+    """Write the report's Markdown lines to benchmarks/results/PREFIX-<date-time>.md (git-ignored); returns the path."""
+    directory = os.path.join(ROOT, "benchmarks", "results")
+    os.makedirs(directory, exist_ok=True)
+    path = os.path.join(directory, f"{prefix}-{datetime.datetime.now().strftime('%Y%m%d-%H%M%S')}.md")
+    with open(path, "w", encoding="utf-8") as results:
+        results.write("\n".join(lines) + "\n")
+    return path
+
+
 class Endpoint:
     """The local endpoint, started by scripts/local_aws.py, and its request log."""
 
@@ -695,12 +705,7 @@ resource "aws_lambda_layer_version" "layer" {{
         self.out()
 
     def save(self):
-        directory = os.path.join(ROOT, "benchmarks", "results")
-        os.makedirs(directory, exist_ok=True)
-        path = os.path.join(directory, f"bench-{datetime.datetime.now().strftime('%Y%m%d-%H%M%S')}.md")
-        with open(path, "w", encoding="utf-8") as results:
-            results.write("\n".join(self.lines) + "\n")
-        self.say(f"written to {path}")
+        self.say(f"written to {save_results(self.lines, 'bench')}")
 
     def run(self):
         started = time.perf_counter()

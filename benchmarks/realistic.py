@@ -57,7 +57,7 @@ import urllib.request
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 import compare  # noqa: E402  pylint: disable=wrong-import-position
-from compare import COLLECTIONS, ROOT, TF_PLUGINS, Endpoint, check, measure, small_zip  # noqa: E402  pylint: disable=wrong-import-position
+from compare import COLLECTIONS, ROOT, TF_PLUGINS, Endpoint, check, measure, save_results, small_zip  # noqa: E402  pylint: disable=wrong-import-position
 
 import boto3  # noqa: E402  pylint: disable=wrong-import-position
 
@@ -629,12 +629,7 @@ resource "aws_lambda_layer_version" "{alias}" {{
         self.out()
 
     def save(self):
-        directory = os.path.join(ROOT, "benchmarks", "results")
-        os.makedirs(directory, exist_ok=True)
-        path = os.path.join(directory, f"realistic-{datetime.datetime.now().strftime('%Y%m%d-%H%M%S')}.md")
-        with open(path, "w", encoding="utf-8") as results:
-            results.write("\n".join(self.lines) + "\n")
-        self.say(f"written to {path}")
+        self.say(f"written to {save_results(self.lines, 'realistic')}")
 
     def run(self):
         started = time.perf_counter()
