@@ -99,6 +99,15 @@ def check(result, what):
     return result
 
 
+def write_targets(out, checks):
+    """The report's "Targets" section: one line per ``(text, met)`` check."""
+    out("## Targets")
+    out()
+    for text, met in checks:
+        out(f"- {'met' if met else 'MISSED'}: {text}")
+    out()
+
+
 def save_results(lines, prefix):
     """Write the report's Markdown lines to benchmarks/results/PREFIX-<date-time>.md (git-ignored); returns the path."""
     directory = os.path.join(ROOT, "benchmarks", "results")
@@ -698,11 +707,7 @@ resource "aws_lambda_layer_version" "layer" {{
             checks.insert(1, ("unchanged single layer under a fifth of terraform plan", self.round_ratio("main", "ours-1", "tf-1") < 0.2))
             bulk = self.round_ratio("main", "ours-bulk-50", "tf-50")
             checks.append((f"50 layers in one task under half of terraform plan (aim: a quarter; {bulk:.2f})", bulk < 0.5))
-        self.out("## Targets")
-        self.out()
-        for text, met in checks:
-            self.out(f"- {'met' if met else 'MISSED'}: {text}")
-        self.out()
+        write_targets(self.out, checks)
 
     def save(self):
         self.say(f"written to {save_results(self.lines, 'bench')}")

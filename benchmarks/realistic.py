@@ -58,6 +58,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 import compare  # noqa: E402  pylint: disable=wrong-import-position
 from compare import COLLECTIONS, ROOT, TF_PLUGINS, Endpoint, check, measure, save_results, small_zip  # noqa: E402  pylint: disable=wrong-import-position
+from compare import write_targets  # noqa: E402  pylint: disable=wrong-import-position
 
 import boto3  # noqa: E402  pylint: disable=wrong-import-position
 
@@ -622,11 +623,7 @@ resource "aws_lambda_layer_version" "{alias}" {{
         single = self.ratio("1", "ours-loop", "info-loop")
         if single is not None:
             checks.append((f"1 layer: single-layer task no slower than amazon.aws.lambda_layer_info ({single:.2f})", single <= 1))
-        self.out("## Targets")
-        self.out()
-        for text, met in checks:
-            self.out(f"- {'met' if met else 'MISSED'}: {text}")
-        self.out()
+        write_targets(self.out, checks)
 
     def save(self):
         self.say(f"written to {save_results(self.lines, 'realistic')}")
